@@ -1,0 +1,144 @@
+"""Assemble a report from answers with the type's Jinja2 template (`report.html.j2`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bot.interview.questionnaire import Language, Questionnaire
+from bot.render.document import ReportDocument, parse_report
+
+_CN_DIGITS = "零一二三四五六七八九"
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def cn_number(n: int) -> str:
+    """1 -> 一, 10 -> 十, 12 -> 十二, 20 -> 二十, for headings up to 99."""
+    if not 0 < n < 100:
+        raise ValueError(f"cannot number {n} in Chinese headings")
+    tens, units = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _CN_DIGITS[tens] + "十")
+    return head + (_CN_DIGITS[units] if units else "")
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split an answer into its non-empty lines, each a paragraph."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def format_date(day: date, language: Language) -> str:
+    """A date as it is signed under a report: 2026年11月25日 / 25 November 2026."""
+    if language == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who signs the report."""
+
+    name: str
+    position: str
+    organisation: str
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """A question as the template sees it."""
+
+    id: str
+    label: str
+    multiple: bool
+    entries: tuple[str, ...]
+    skipped: bool
+
+    @property
+    def missing(self) -> bool:
+        """Not answered and not skipped: the draft marks it for completion."""
+        return not self.entries and not self.skipped
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """A section as the template sees it, numbered from 1."""
+
+    number: int
+    id: str
+    title: str
+    questions: tuple[QuestionView, ...]
+
+
+def make_environment(prompts_dir: Path) -> Environment:
+    """The Jinja2 environment over prompts/: strict, autoescaped, with our filters."""
+    env = Environment(
+        loader=FileSystemLoader(prompts_dir),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html", "html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["cn_number"] = cn_number
+    env.filters["paragraphs"] = paragraphs
+    return env
+
+
+def template_name(questionnaire: Questionnaire) -> str:
+    """Where the report template of a questionnaire lives, relative to prompts/."""
+    return f"{questionnaire.report_type}/{questionnaire.language}/report.html.j2"
+
+
+def render_report(
+    env: Environment,
+    questionnaire: Questionnaire,
+    *,
+    answers: Mapping[str, Sequence[str]],
+    skipped: frozenset[str] | set[str],
+    author: Author,
+    period: str,
+    today: date,
+) -> ReportDocument:
+    """Render the draft of one interview into a parsed report document."""
+    sections = tuple(
+        SectionView(
+            number=i,
+            id=section.id,
+            title=section.title,
+            questions=tuple(
+                QuestionView(
+                    id=q.id,
+                    label=q.label,
+                    multiple=q.multiple,
+                    entries=tuple(answers.get(q.id, ())),
+                    skipped=q.id in skipped and not answers.get(q.id),
+                )
+                for q in section.questions
+            ),
+        )
+        for i, section in enumerate(questionnaire.sections, start=1)
+    )
+    html = env.get_template(template_name(questionnaire)).render(
+        report={"type": questionnaire.report_type, "name": questionnaire.name, "period": period},
+        author=author,
+        date=format_date(today, questionnaire.language),
+        sections=sections,
+        answers={q.id: q for s in sections for q in s.questions},
+    )
+    return replace(parse_report(html, language=questionnaire.language), author=author.name)

@@ -1,0 +1,539 @@
+"""The cadre's use cases. Each call is one transaction: claim the update, lock the cadre,
+apply the change, commit, and only then return the replies to show.
+
+A call returns `Out` items: replies, and drafts that `drafts.lay_out` turns into messages and
+a .docx once the session is closed, so no database lock is held while a Word file is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.interview import engine
+from bot.interview.engine import State, Status
+from bot.interview.input import Rejected, Rejection, clean_text
+from bot.interview.questionnaire import Questionnaire
+from bot.services import drafts, registration
+from bot.services.drafts import PendingDraft
+from bot.services.people import Person
+from bot.services.present import Presenter
+from bot.services.replies import Act, Action, Button, Reply
+from bot.services.resources import Resources, as_language
+from bot.store.models import Cadre, Interview, InterviewStatus
+from bot.store.queries import (
+    cadre_by_user,
+    cadre_with_interview,
+    claim_update,
+    current_interview,
+    load_answers,
+    save_entries,
+)
+
+Out = Reply | PendingDraft  # a draft is laid out once the transaction has committed
+
+
+class Command(StrEnum):
+    """Commands a cadre can send at any point."""
+
+    START = "start"
+    HELP = "help"
+    STATUS = "status"
+    EDIT = "edit"
+    DRAFT = "draft"
+    CANCEL = "cancel"
+    RESTART = "restart"
+    NEW = "new"
+    PROFILE = "profile"
+
+
+@dataclass
+class _Loaded:
+    """An interview with its questionnaire and engine state."""
+
+    interview: Interview
+    questionnaire: Questionnaire
+    state: State
+
+    @property
+    def id(self) -> int:
+        assert self.interview.id is not None
+        return self.interview.id
+
+
+_CURRENT = "debrief.current_interview"
+
+
+class _Duplicate(Exception):
+    """The update was applied before."""
+
+
+# Entry points -----------------------------------------------------------------------------
+
+
+async def start(
+    session: AsyncSession,
+    *,
+    res: Resources,
+    person: Person,
+    update_id: int | None,
+    now: datetime,
+) -> Sequence[Out]:
+    """/start: register a newcomer, or continue wherever the cadre is."""
+    return await command(
+        session, res=res, person=person, update_id=update_id, command=Command.START, now=now
+    )
+
+
+async def text(
+    session: AsyncSession,
+    *,
+    res: Resources,
+    person: Person,
+    update_id: int | None,
+    text: str,
+    now: datetime,
+) -> Sequence[Out]:
+    """The cadre typed a message: a profile field, an answer, or a way back in."""
+
+    async def act(cadre: Cadre) -> Sequence[Out]:
+        if cadre.awaiting_field is None:
+            return await _answer(session, res, cadre, text, now)
+        replies, finished = registration.save_field(res, cadre, text, now)
+        return [*replies, *_type_picker(res, cadre)] if finished else replies
+
+    return await _unit_of_work(session, res, person, update_id, now, act)
+
+
+async def press(
+    session: AsyncSession,
+    *,
+    res: Resources,
+    person: Person,
+    update_id: int | None,
+    action: Action,
+    now: datetime,
+) -> Sequence[Out]:
+    """The cadre pressed a button; its action is re-checked against what the cadre owns."""
+
+    async def act(cadre: Cadre) -> Sequence[Out]:
+        return await _press(session, res, cadre, action, now)
+
+    return await _unit_of_work(session, res, person, update_id, now, act)
+
+
+async def command(
+    session: AsyncSession,
+    *,
+    res: Resources,
+    person: Person,
+    update_id: int | None,
+    command: Command,
+    now: datetime,
+) -> Sequence[Out]:
+    """A command; none of them loses the cadre's place in the interview."""
+
+    async def act(cadre: Cadre) -> Sequence[Out]:
+        if command is Command.HELP:
+            help_text = Reply(res.t(cadre.language, "help", limit=res.answer_limit))
+            return [help_text, *(await _where(session, res, cadre))]
+        if not cadre.registered:
+            unfinished = Reply(res.t(cadre.language, "finish_registration"))
+            return [unfinished, *registration.prompt(res, cadre)]
+        return await _command(session, res, cadre, command, now)
+
+    return await _unit_of_work(session, res, person, update_id, now, act)
+
+
+async def where(session: AsyncSession, *, res: Resources, person: Person) -> Sequence[Out]:
+    """Where the cadre stands, changing nothing (used after input that is not text)."""
+    cadre = await cadre_by_user(session=session, telegram_user_id=person.user_id, lock=False)
+    if cadre is None:
+        return []
+    return await _where(session, res, cadre)
+
+
+# Steps ------------------------------------------------------------------------------------
+
+
+async def _unit_of_work(
+    session: AsyncSession,
+    res: Resources,
+    person: Person,
+    update_id: int | None,
+    now: datetime,
+    act: Callable[[Cadre], Awaitable[Sequence[Out]]],
+) -> Sequence[Out]:
+    """Claim the update and lock the cadre, act (a newcomer is registered), commit."""
+    try:
+        cadre = await _begin(session, res, person, update_id, now)
+    except _Duplicate:
+        return await _replay(session, res, person)
+    replies = await _register(session, res, person, now) if cadre is None else await act(cadre)
+    await session.commit()
+    return replies
+
+
+async def _begin(
+    session: AsyncSession, res: Resources, person: Person, update_id: int | None, now: datetime
+) -> Cadre | None:
+    if update_id is not None and not await claim_update(
+        session=session, update_id=update_id, now=now
+    ):
+        await session.rollback()
+        raise _Duplicate
+    cadre, interview = await cadre_with_interview(session=session, telegram_user_id=person.user_id)
+    _remember(session, interview)
+    if cadre is not None and (cadre.blocked_at is not None or cadre.chat_id != person.chat_id):
+        cadre.blocked_at = None  # they wrote to us, so they can receive again
+        cadre.chat_id = person.chat_id
+    return cadre
+
+
+async def _replay(session: AsyncSession, res: Resources, person: Person) -> Sequence[Out]:
+    """A redelivered update: apply nothing, show where the cadre is (the first reply may
+    have been lost with the process that applied it)."""
+    return await where(session, res=res, person=person)
+
+
+async def _register(
+    session: AsyncSession, res: Resources, person: Person, now: datetime
+) -> Sequence[Out]:
+    cadre = registration.new_cadre(
+        res,
+        user_id=person.user_id,
+        chat_id=person.chat_id,
+        language_code=person.language_code,
+        now=now,
+    )
+    session.add(cadre)
+    return registration.welcome(res, cadre)
+
+
+async def _answer(
+    session: AsyncSession, res: Resources, cadre: Cadre, raw: str, now: datetime
+) -> Sequence[Out]:
+    loaded = await _load(session, res, cadre)
+    if loaded is None:
+        return _type_picker(res, cadre)
+    cleaned = clean_text(raw, limit=res.answer_limit)
+    if isinstance(cleaned, Rejected):
+        lang = loaded.questionnaire.language
+        if cleaned.reason is Rejection.EMPTY:
+            notice = res.t(lang, "empty_text")
+        else:
+            notice = res.t(
+                lang, "too_long", length=f"{cleaned.length:,}", limit=f"{res.answer_limit:,}"
+            )
+        return [
+            Reply(notice),
+            *_present(
+                res,
+                loaded,
+                engine.step(loaded.questionnaire, loaded.state, engine.Where()).outputs,
+                resumed=False,
+            ),
+        ]
+    return await _apply(session, res, cadre, loaded, engine.Text(cleaned), now)
+
+
+async def _press(
+    session: AsyncSession, res: Resources, cadre: Cadre, action: Action, now: datetime
+) -> Sequence[Out]:
+    act = action.act
+    if act is Act.LANGUAGE:
+        return registration.choose_language(res, cadre, action.arg, now)
+    if not cadre.registered:
+        return registration.prompt(res, cadre)
+    if act is Act.PROFILE:
+        return registration.ask_to_change(res, cadre, action.arg)
+    if act is Act.REPORT_TYPE:
+        return await _begin_report(session, res, cadre, action.arg, now)
+    if act is Act.NEW:
+        return await _command(session, res, cadre, Command.NEW, now)
+    loaded = await _load(session, res, cadre)
+    if loaded is None or action.interview_id != loaded.id:
+        # Not this cadre's current interview: an old message, or someone else's data.
+        stale = Reply(res.t(cadre.language, "stale_button"))
+        return [stale, *(await _where(session, res, cadre))]
+    return await _interview_action(session, res, cadre, loaded, action, now)
+
+
+async def _interview_action(
+    session: AsyncSession,
+    res: Resources,
+    cadre: Cadre,
+    loaded: _Loaded,
+    action: Action,
+    now: datetime,
+) -> Sequence[Out]:
+    qid = action.arg
+    q = loaded.questionnaire
+    events: dict[Act, engine.Event] = {
+        Act.NEXT: engine.Next(qid),
+        Act.SKIP: engine.Skip(qid),
+        Act.BACK: engine.Back(qid),
+        Act.KEEP: engine.KeepAsIs(qid),
+        Act.JUMP: engine.Jump(qid),
+        Act.EDIT_CANCEL: engine.EditCancel(),
+        Act.RESTART_NO: engine.Where(),
+    }
+    match action.act:
+        case act if act in events:
+            return await _apply(session, res, cadre, loaded, events[act], now)
+        case Act.EDIT_QUESTION if q.has(qid) and q.question(qid).multiple:
+            return [_presenter(res, loaded).entry_list(qid)]
+        case Act.EDIT_QUESTION:
+            return await _apply(session, res, cadre, loaded, engine.EditPick(qid, None), now)
+        case Act.EDIT_ENTRY:
+            return await _apply(
+                session, res, cadre, loaded, engine.EditPick(qid, action.index), now
+            )
+        case Act.RESTART:
+            loaded.interview.status = InterviewStatus.ABANDONED
+            loaded.interview.updated_at = now
+            _remember(session, None)
+            return [Reply(res.t(cadre.language, "restarted")), *_type_picker(res, cadre)]
+        case Act.DRAFT:
+            return await _draft(session, res, cadre, loaded, now)
+    return [Reply(res.t(cadre.language, "stale_button")), *(await _where(session, res, cadre))]
+
+
+async def _command(
+    session: AsyncSession, res: Resources, cadre: Cadre, command: Command, now: datetime
+) -> Sequence[Out]:
+    if command is Command.PROFILE:
+        return [registration.profile(res, cadre)]
+    if command is Command.CANCEL and cadre.awaiting_field is not None:
+        cadre.awaiting_field = None
+        return [Reply(res.t(cadre.language, "profile_cancelled"))]
+    loaded = await _load(session, res, cadre)
+    if loaded is None:
+        if command in (Command.START, Command.NEW, Command.RESTART):
+            return _type_picker(res, cadre)
+        return [Reply(res.t(cadre.language, "no_interview")), *_type_picker(res, cadre)]
+    presenter = _presenter(res, loaded)
+    match command:
+        case Command.START:
+            return await _apply(session, res, cadre, loaded, engine.Resume(), now)
+        case Command.CANCEL:
+            return await _apply(session, res, cadre, loaded, engine.Pause(), now)
+        case Command.STATUS:
+            return [presenter.status(_status_key(loaded.state.status), loaded.interview.period)]
+        case Command.EDIT:
+            return [presenter.edit_list()]
+        case Command.DRAFT:
+            return await _draft(session, res, cadre, loaded, now)
+        case Command.NEW if loaded.state.status is Status.COMPLETED:
+            return _type_picker(res, cadre)
+        case Command.RESTART | Command.NEW:
+            return [_restart_confirmation(presenter, loaded)]
+    raise AssertionError(f"unhandled command {command}")  # pragma: no cover
+
+
+async def _begin_report(
+    session: AsyncSession, res: Resources, cadre: Cadre, report_type: str, now: datetime
+) -> Sequence[Out]:
+    existing = await _load(session, res, cadre)
+    if existing is not None and existing.state.status is not Status.COMPLETED:
+        text = res.t(cadre.language, "unfinished_exists", report=existing.questionnaire.name)
+        return [Reply(text), *(await _where(session, res, cadre))]
+    language = as_language(cadre.language, res.default_language)
+    try:
+        questionnaire = res.catalogue.get(report_type, language)
+    except KeyError:
+        return [Reply(res.t(language, "unknown_report_type")), *_type_picker(res, cadre)]
+    assert cadre.id is not None
+    interview = Interview(
+        cadre_id=cadre.id,
+        report_type=report_type,
+        language=language,
+        period=_period(now.astimezone(res.zone)),
+        status=InterviewStatus.ACTIVE,
+        current_question=questionnaire.first(),
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(interview)
+    await session.flush()
+    _remember(session, interview)
+    loaded = _Loaded(interview, questionnaire, engine.initial_state(questionnaire))
+    intro = res.t(
+        language,
+        "report_started",
+        report=questionnaire.name,
+        period=interview.period,
+        total=len(questionnaire.questions),
+        sections=len(questionnaire.sections),
+    )
+    return [Reply(intro), *_present(res, loaded, (engine.Ask(questionnaire.first()),))]
+
+
+async def _apply(
+    session: AsyncSession,
+    res: Resources,
+    cadre: Cadre,
+    loaded: _Loaded,
+    event: engine.Event,
+    now: datetime,
+) -> Sequence[Out]:
+    """Run the engine, store the new state and changed answers, present the outputs."""
+    transition = engine.step(loaded.questionnaire, loaded.state, event)
+    interview = loaded.interview
+    assert interview.id is not None
+    for question_id in transition.changed:
+        await save_entries(
+            session=session,
+            interview_id=interview.id,
+            question_id=question_id,
+            before=loaded.state.entries(question_id),
+            after=transition.state.entries(question_id),
+            now=now,
+        )
+    _store_state(interview, transition.state, now)
+    loaded = replace(loaded, state=transition.state)
+    replies: list[Out] = [*_present(res, loaded, transition.outputs)]
+    if any(isinstance(o, engine.Finished) for o in transition.outputs):
+        interview.completed_at = now
+        replies.append(
+            await drafts.assemble(
+                session=session,
+                res=res,
+                questionnaire=loaded.questionnaire,
+                cadre=cadre,
+                interview=interview,
+                state=loaded.state,
+                now=now,
+            )
+        )
+    return replies
+
+
+async def _draft(
+    session: AsyncSession, res: Resources, cadre: Cadre, loaded: _Loaded, now: datetime
+) -> Sequence[Out]:
+    return [
+        await drafts.assemble(
+            session=session,
+            res=res,
+            questionnaire=loaded.questionnaire,
+            cadre=cadre,
+            interview=loaded.interview,
+            state=loaded.state,
+            now=now,
+        )
+    ]
+
+
+async def _where(session: AsyncSession, res: Resources, cadre: Cadre) -> Sequence[Out]:
+    if not cadre.registered:
+        return registration.prompt(res, cadre)
+    loaded = await _load(session, res, cadre)
+    if loaded is None:
+        return _type_picker(res, cadre)
+    transition = engine.step(loaded.questionnaire, loaded.state, engine.Where())
+    return _present(res, loaded, transition.outputs, resumed=False)
+
+
+# Loading and storing ----------------------------------------------------------------------
+
+
+def _remember(session: AsyncSession, interview: Interview | None) -> None:
+    """Keep the interview loaded with the cadre for this transaction (saves a query)."""
+    session.info[_CURRENT] = interview
+
+
+async def _load(session: AsyncSession, res: Resources, cadre: Cadre) -> _Loaded | None:
+    assert cadre.id is not None
+    if _CURRENT in session.info:
+        interview = session.info[_CURRENT]
+    else:
+        interview = await current_interview(session=session, cadre_id=cadre.id)
+    if interview is None or interview.id is None:
+        return None
+    questionnaire = res.catalogue.get(
+        interview.report_type, as_language(interview.language, res.default_language)
+    )
+    answers = await load_answers(session=session, interview_id=interview.id)
+    editing = (
+        (interview.editing_question, interview.editing_entry)
+        if interview.editing_question and questionnaire.has(interview.editing_question)
+        else None
+    )
+    current = interview.current_question
+    state = State(
+        status=Status(interview.status),
+        current=current if current and questionnaire.has(current) else None,
+        answers=answers,
+        skipped=frozenset(interview.skipped),
+        awaiting_follow_up=interview.awaiting_follow_up,
+        editing=editing,
+    )
+    return _Loaded(interview, questionnaire, state)
+
+
+def _store_state(interview: Interview, state: State, now: datetime) -> None:
+    interview.status = InterviewStatus(state.status.value)
+    interview.current_question = state.current
+    interview.awaiting_follow_up = state.awaiting_follow_up
+    interview.editing_question = state.editing[0] if state.editing else None
+    interview.editing_entry = state.editing[1] if state.editing else None
+    interview.skipped = sorted(state.skipped)
+    interview.updated_at = now
+
+
+# Presentation -----------------------------------------------------------------------------
+
+
+def _presenter(res: Resources, loaded: _Loaded) -> Presenter:
+    return Presenter(res, loaded.questionnaire, loaded.id, loaded.state)
+
+
+def _present(
+    res: Resources, loaded: _Loaded, outputs: tuple[engine.Output, ...], *, resumed: bool = True
+) -> list[Reply]:
+    if not resumed:
+        outputs = tuple(
+            o for o in outputs if not (isinstance(o, engine.Notice) and o.key == "resumed")
+        )
+    return _presenter(res, loaded).render(outputs)
+
+
+def _type_picker(res: Resources, cadre: Cadre) -> list[Reply]:
+    language = as_language(cadre.language, res.default_language)
+    types = res.catalogue.report_types(language)
+    lines = [res.t(language, "choose_report_type")]
+    lines += [
+        res.t(language, "report_type_line", name=q.name, description=q.description) for q in types
+    ]
+    buttons = tuple((Button(q.name, Action(Act.REPORT_TYPE, arg=q.report_type)),) for q in types)
+    return [Reply("\n".join(lines), buttons)]
+
+
+def _restart_confirmation(presenter: Presenter, loaded: _Loaded) -> Reply:
+    return Reply(
+        presenter.t("restart_confirm"),
+        (
+            (
+                presenter.button("btn_restart_yes", Act.RESTART),
+                presenter.button("btn_restart_no", Act.RESTART_NO),
+            ),
+        ),
+    )
+
+
+def _status_key(status: Status) -> str:
+    return {
+        Status.ACTIVE: "status_active",
+        Status.PAUSED: "status_paused",
+        Status.COMPLETED: "status_complete",
+    }[status]
+
+
+def _period(local_now: datetime) -> str:
+    """The year a report covers: reports written in January to March look back a year."""
+    return str(local_now.year if local_now.month > 3 else local_now.year - 1)

@@ -1,0 +1,57 @@
+"""What the services read but never change: questionnaires, messages, templates, limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+
+from bot.interview.questionnaire import Catalogue, Language, load_catalogue
+from bot.render.messages import Messages, load_messages
+from bot.render.report import make_environment, template_name
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Loaded once at start-up and shared by every service call."""
+
+    catalogue: Catalogue
+    messages: Messages
+    templates: Environment
+    default_language: Language
+    zone: ZoneInfo
+    answer_limit: int
+
+    def t(self, language: str, key: str, /, **params: str | int) -> str:
+        """A catalogue message in a language (user-text params escaped)."""
+        return self.messages.text(as_language(language, self.default_language), key, **params)
+
+
+def as_language(value: str | None, default: Language) -> Language:
+    """A stored or Telegram language code as one of ours (zh-hans -> zh, de -> default)."""
+    code = (value or "").lower()
+    if code.startswith("zh"):
+        return "zh"
+    if code.startswith("en"):
+        return "en"
+    return default
+
+
+def load_resources(
+    prompts_dir: Path, *, default_language: Language, zone: str, answer_limit: int
+) -> Resources:
+    """Load and validate everything under prompts/; fails loudly on any inconsistency."""
+    catalogue = load_catalogue(prompts_dir)
+    templates = make_environment(prompts_dir)
+    for questionnaire in catalogue:
+        templates.get_template(template_name(questionnaire))  # parse now, not mid-interview
+    return Resources(
+        catalogue=catalogue,
+        messages=load_messages(prompts_dir),
+        templates=templates,
+        default_language=default_language,
+        zone=ZoneInfo(zone),
+        answer_limit=answer_limit,
+    )

@@ -1,0 +1,68 @@
+"""Schema versions: upgrade to the newest migration, or tell whether the schema is current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from bot.store.db import Database
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATE_COMMAND = "python -m bot migrate"
+
+
+class SchemaOutdated(Exception):
+    """The database schema is behind the code's migrations."""
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config for our migrations folder, without an alembic.ini."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest migration in the code."""
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+async def current_revision(db: Database) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+
+    def read(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(read)
+
+
+async def upgrade(db: Database, revision: str = "head") -> None:
+    """Apply every pending migration."""
+    config = alembic_config(db.url)
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    async with db.engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def ensure_current(db: Database, *, auto_migrate: bool) -> None:
+    """Upgrade (when allowed) or raise SchemaOutdated naming the command to run."""
+    if await current_revision(db) == head_revision():
+        return
+    if auto_migrate:
+        await upgrade(db)
+        return
+    raise SchemaOutdated(
+        f"the database schema is not at the newest version ({head_revision()}); "
+        f"run `{MIGRATE_COMMAND}` first (or set AUTO_MIGRATE=true)."
+    )

@@ -1,0 +1,147 @@
+"""The composition root: one function builds the whole Telegram bot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from telegram import BotCommand, Message
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.interview.questionnaire import LANGUAGES
+from bot.services.conversation import Command
+from bot.services.resources import load_resources
+from bot.store.db import Database
+from bot.store.schema import ensure_current
+from bot.telegram import cadre, common
+from bot.telegram.deps import Deps, deps_in, install, utc_now
+
+# Commands in the order the menu shows them.
+MENU = (
+    Command.START,
+    Command.STATUS,
+    Command.EDIT,
+    Command.DRAFT,
+    Command.CANCEL,
+    Command.RESTART,
+    Command.NEW,
+    Command.PROFILE,
+    Command.HELP,
+)
+
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+class DebriefApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application, minus bookkeeping for a persistence we do not use.
+
+    PTB 22 adds the chat and user id of every update to two sets that only its persistence
+    loop empties; with no persistence they grow with every new user, forever. Our state is in
+    the database, so nothing is marked.
+    """
+
+    def _mark_for_persistence_update(
+        self, *, update: object | None = None, job: object | None = None
+    ) -> None:
+        if self.persistence is not None:
+            super()._mark_for_persistence_update(update=update, job=job)  # type: ignore[arg-type]
+
+
+class _HasText(filters.MessageFilter):
+    """A text message, even an empty one (filters.TEXT treats "" as no text)."""
+
+    def filter(self, message: Message) -> bool:
+        return message.text is not None
+
+
+HAS_TEXT = _HasText(name="HAS_TEXT")
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    rate_limit: bool = True,
+) -> BotApplication:
+    """Wire settings, database, prompts, handlers and the error handler into an Application.
+
+    Nothing touches the network or the database until the application is initialised.
+    """
+    token = settings.require_token()
+    res = load_resources(
+        settings.prompts_dir,
+        default_language=settings.default_language,
+        zone=settings.default_timezone,
+        answer_limit=settings.max_answer_chars,
+    )
+    builder = (
+        ApplicationBuilder()
+        .application_class(DebriefApplication)
+        .token(token)
+        .base_url(settings.telegram_api_base_url)
+        .updater(None)
+        .concurrent_updates(True)
+    )
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    app = builder.build()
+    install(app.bot_data, Deps(db=Database(settings.database), res=res, clock=clock))
+    add_handlers(app)
+    return app
+
+
+def add_handlers(app: BotApplication) -> None:
+    """Every handler, in the order they are tried."""
+    private = filters.ChatType.PRIVATE
+    for command in Command:
+        app.add_handler(
+            CommandHandler(
+                command.value,
+                cadre.command_handler(command),
+                filters=private & filters.UpdateType.MESSAGE,
+            )
+        )
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, common.on_edited_message))
+    app.add_handler(MessageHandler(~private & filters.UpdateType.MESSAGE, common.on_group_message))
+    # An unknown /command is answered like /help rather than taken as an answer.
+    app.add_handler(MessageHandler(private & filters.COMMAND, cadre.command_handler(Command.HELP)))
+    app.add_handler(MessageHandler(private & HAS_TEXT, cadre.on_text))
+    app.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, common.on_other_message))
+    app.add_handler(CallbackQueryHandler(cadre.on_button))
+    app.add_error_handler(common.on_error)
+
+
+async def prepare(app: BotApplication, settings: Settings) -> None:
+    """Bring the schema up to date (or refuse), then publish the command menu."""
+    await ensure_current(deps_of_app(app).db, auto_migrate=settings.auto_migrate)
+    await publish_commands(app, settings)
+
+
+async def publish_commands(app: BotApplication, settings: Settings) -> None:
+    """The command menu in every language, and in the default one for everybody else."""
+    messages = deps_of_app(app).res.messages
+    for language in LANGUAGES:
+        commands = [BotCommand(c.value, messages.raw(language, f"cmd_{c.value}")) for c in MENU]
+        await app.bot.set_my_commands(commands, language_code=language)
+        if language == settings.default_language:
+            await app.bot.set_my_commands(commands)
+
+
+def deps_of_app(app: BotApplication) -> Deps:
+    """The deps of an application built by `build_application`."""
+    return deps_in(app.bot_data)

@@ -1,0 +1,98 @@
+"""Handlers for a cadre in a private chat. Each one reads the update, calls one service,
+and sends what the service returns."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.services import conversation
+from bot.services.conversation import Command, Out
+from bot.services.drafts import lay_out
+from bot.services.people import Person
+from bot.telegram.callback_data import BadCallbackData, decode
+from bot.telegram.deps import Deps, deps_of
+from bot.telegram.send import send_replies
+
+Call = Callable[[AsyncSession, Deps, Person], Awaitable[Sequence[Out]]]
+
+
+def person_of(update: Update) -> Person:
+    """The sender of an update in a private chat."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    return Person(user_id=user.id, chat_id=chat.id, language_code=user.language_code)
+
+
+async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, call: Call) -> None:
+    deps = deps_of(context)
+    person = person_of(update)
+    async with deps.db.session() as session:
+        outcome = await call(session, deps, person)
+    await send_replies(context.bot, deps, person.chat_id, lay_out(deps.res, outcome))
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A cadre typed a message."""
+    assert update.effective_message is not None
+    text = update.effective_message.text or ""
+    await _run(
+        update,
+        context,
+        lambda s, d, p: conversation.text(
+            s, res=d.res, person=p, update_id=update.update_id, text=text, now=d.clock()
+        ),
+    )
+
+
+def command_handler(
+    command: Command,
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """A handler for one of the cadre's commands."""
+
+    async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await _run(
+            update,
+            context,
+            lambda s, d, p: conversation.command(
+                s, res=d.res, person=p, update_id=update.update_id, command=command, now=d.clock()
+            ),
+        )
+
+    on_command.__doc__ = f"The cadre sent /{command.value}."
+    return on_command
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A cadre pressed an inline button."""
+    query = update.callback_query
+    assert query is not None
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        # Our buttons live in private chats only; anything else is forged or foreign.
+        await query.answer()
+        return
+    try:
+        action = decode(query.data)
+    except BadCallbackData:
+        await query.answer()
+        await _run(update, context, lambda s, d, p: conversation.where(s, res=d.res, person=p))
+        return
+    await _run(
+        update,
+        context,
+        lambda s, d, p: conversation.press(
+            s, res=d.res, person=p, update_id=update.update_id, action=action, now=d.clock()
+        ),
+    )
+    await query.answer()
+    # The pressed keyboard has done its job; removing it prevents a second tap.
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(reply_markup=None)

@@ -1,0 +1,60 @@
+"""Run the bot: initialise, prepare the schema, poll durably, stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from telegram.ext import ContextTypes
+
+from bot.config import Settings
+from bot.store.queries import forget_processed_updates
+from bot.store.schema import ensure_current
+from bot.telegram.app import build_application, deps_of_app, publish_commands
+from bot.telegram.deps import deps_of
+from bot.telegram.polling import InboxPoller
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY = timedelta(hours=6)
+KEEP_PROCESSED = timedelta(days=7)
+
+
+async def prune_processed_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forget dedup records a redelivery can no longer need."""
+    deps = deps_of(context)
+    async with deps.db.session() as session:
+        dropped = await forget_processed_updates(
+            session=session, before=deps.clock() - KEEP_PROCESSED
+        )
+    log.info("forgot %d processed update ids older than %s", dropped, KEEP_PROCESSED)
+
+
+async def run_polling(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    app = build_application(settings)
+    deps = deps_of_app(app)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        # The schema first: an outdated database must stop us before we touch Telegram.
+        await ensure_current(deps.db, auto_migrate=settings.auto_migrate)
+        async with app:
+            await publish_commands(app, settings)
+            await app.start()
+            assert app.job_queue is not None
+            app.job_queue.run_repeating(
+                prune_processed_updates,
+                interval=PRUNE_EVERY,
+                first=60.0,
+                job_kwargs={"misfire_grace_time": 3600},
+            )
+            log.info("@%s is polling %s", app.bot.username, settings.telegram_api_base_url)
+            await InboxPoller(app, deps, timeout=settings.poll_timeout).run(stop)
+            await app.stop()
+    finally:
+        await deps.db.dispose()

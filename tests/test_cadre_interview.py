@@ -1,0 +1,501 @@
+"""A cadre's interview through the real Application, with Telegram faked at the request layer."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from docx import Document
+from sqlmodel import col, select
+
+from bot.config import Settings
+from bot.store.db import Database
+from bot.store.models import Answer, Cadre, Draft, Interview, ProcessedUpdate
+from tests.fakes.bot_api import FakeBotApi
+from tests.utils.clock import FakeClock
+from tests.utils.journeys import answer_for, markers, questionnaire, script
+from tests.utils.telegram import FakeTelegram, FakeUser
+
+ANNUAL = questionnaire("annual", "zh")
+
+
+async def answers_of(db: Database, user_id: int) -> dict[str, list[str]]:
+    """What the database holds for the user's current interview."""
+    async with db.session() as session:
+        cadre = (await session.exec(select(Cadre).where(Cadre.telegram_user_id == user_id))).one()
+        interview = (
+            await session.exec(
+                select(Interview)
+                .where(Interview.cadre_id == cadre.id)
+                .order_by(col(Interview.id).desc())
+            )
+        ).first()
+        assert interview is not None
+        rows = (
+            await session.exec(
+                select(Answer)
+                .where(Answer.interview_id == interview.id)
+                .order_by(col(Answer.question_id), col(Answer.seq))
+            )
+        ).all()
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row.question_id, []).append(row.text)
+    return found
+
+
+async def current_question(db: Database, user_id: int) -> str | None:
+    async with db.session() as session:
+        cadre = (await session.exec(select(Cadre).where(Cadre.telegram_user_id == user_id))).one()
+        interview = (
+            await session.exec(
+                select(Interview)
+                .where(Interview.cadre_id == cadre.id)
+                .order_by(col(Interview.id).desc())
+            )
+        ).first()
+        assert interview is not None
+        return interview.current_question
+
+
+async def registered_in_annual(user: FakeUser) -> None:
+    await user.registers()
+    await user.starts_report("年度述职报告")
+
+
+async def play(user: FakeUser, steps: list[tuple[str, str]]) -> None:
+    for kind, value in steps:
+        if kind == "say":
+            await user.says(value)
+        else:
+            await user.presses(value)
+
+
+# Registration ---------------------------------------------------------------------------
+
+
+async def test_a_newcomer_registers_then_picks_a_report_type(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    replies = await user.says("/start")
+    assert "述职助手" in replies[0]
+    assert user.labels() == ["中文", "English"]
+    await user.presses("中文")
+    assert "姓名" in user.last_text
+    await user.says("张伟")
+    assert "职务" in user.last_text
+    await user.says("副局长")
+    assert "单位" in user.last_text
+    replies = await user.says("市教育局")
+    assert "张伟" in replies[0]
+    assert "年度述职报告" in user.labels() and "述职述廉报告" in user.labels()
+    async with db.session() as session:
+        cadre = (await session.exec(select(Cadre))).one()
+    assert (cadre.name, cadre.position, cadre.organisation, cadre.language) == (
+        "张伟",
+        "副局长",
+        "市教育局",
+        "zh",
+    )
+    assert cadre.registered
+
+
+async def test_english_registration_gives_an_english_interview(tg: FakeTelegram) -> None:
+    user = tg.user(7, language_code="en")
+    await user.registers(
+        name="Jane Smith",
+        position="Head teacher",
+        organisation="No. 3 Middle School",
+        language="English",
+    )
+    replies = await user.starts_report("Annual debriefing report")
+    assert "Section 1/4 · Question 1/11" in replies[-1]
+    assert "Post and responsibilities" not in replies[-1] or "Role" in replies[-1]
+
+
+async def test_profile_changes_one_field(tg: FakeTelegram, db: Database) -> None:
+    user = tg.user(42)
+    await user.registers()
+    await user.says("/profile")
+    await user.presses("职务")
+    await user.says("局长")
+    assert "职务：局长" in user.last_text
+    async with db.session() as session:
+        assert (await session.exec(select(Cadre))).one().position == "局长"
+
+
+async def test_the_command_menu_is_published_in_both_languages(tg: FakeTelegram) -> None:
+    calls = [c for c in tg.api.calls if c.method == "setMyCommands"]
+    languages = {c.params.get("language_code") for c in calls}
+    assert {"zh", "en"} <= languages
+    assert all(len(c.params["commands"]) == 9 for c in calls)
+
+
+# The interview ---------------------------------------------------------------------------
+
+
+async def test_each_question_shows_section_progress_hint_and_buttons(tg: FakeTelegram) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    question = user.last_text
+    assert "岗位职责及基本情况" in question
+    assert "第 1/4 部分 · 第 1/11 题" in question
+    assert "示例" in question
+    assert user.labels() == []  # the first question: no Back, and it cannot be skipped
+    await user.says(answer_for("post"))
+    assert "第 1/4 部分 · 第 2/11 题" in user.last_text
+    assert user.labels() == ["‹ 上一题", "跳过"]
+
+
+async def test_every_answer_is_in_the_database_when_it_is_acknowledged(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    assert (await answers_of(db, 42)) == {"post": [answer_for("post")]}
+    assert await current_question(db, 42) == "tasks"
+
+
+async def test_a_thin_answer_gets_one_follow_up_which_can_be_declined(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    replies = await user.says("副局长")
+    assert "人数" in replies[-1] or "单位" in replies[-1]
+    assert user.labels() == ["保留原样"]
+    await user.presses("保留原样")
+    assert "第 2/11 题" in user.last_text
+    assert (await answers_of(db, 42))["post"] == ["副局长"]
+
+
+async def test_a_follow_up_addition_completes_the_same_answer(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says("副局长")
+    await user.says("分管办公室和财务科，共32人")
+    assert (await answers_of(db, 42))["post"] == ["副局长。分管办公室和财务科，共32人"]
+    assert "第 2/11 题" in user.last_text
+
+
+async def test_results_are_collected_one_per_message_until_next(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    for qid in ("post", "tasks", "study"):
+        await user.says(answer_for(qid))
+    await user.says(answer_for("key_results", 0))
+    assert "第 1 项" in user.last_text
+    await user.says(answer_for("key_results", 1))
+    assert "第 2 项" in user.last_text
+    await user.presses("下一题")
+    assert (await answers_of(db, 42))["key_results"] == [
+        answer_for("key_results", 0),
+        answer_for("key_results", 1),
+    ]
+    assert await current_question(db, 42) == "hardest"
+
+
+async def test_skip_and_back_move_through_the_questions(tg: FakeTelegram, db: Database) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    await user.presses("跳过")
+    assert await current_question(db, 42) == "study"
+    await user.presses("上一题")
+    assert await current_question(db, 42) == "tasks"
+    await user.presses("上一题")
+    assert answer_for("post") in user.last_text  # the earlier answer is shown
+    await user.presses("下一题")
+    assert await current_question(db, 42) == "tasks"
+
+
+async def test_a_full_interview_ends_with_the_draft_in_chat_and_as_docx(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await play(user, script(ANNUAL))
+    texts = user.texts
+    start = max(i for i, t in enumerate(texts) if "第 1 版初稿" in t)
+    draft = "\n".join(texts[start + 1 :])
+    expected = markers(ANNUAL)
+    assert [m for m in expected if draft.count(m) != 1] == []
+    positions = [draft.index(m) for m in expected]
+    assert positions == sorted(positions), "answers appear in questionnaire order"
+    for phrase in (
+        "2026年度述职报告",
+        "各位领导、同志们：",
+        "一、岗位职责及基本情况",
+        "四、下一步工作打算",
+        "张伟",
+        "2026年11月25日",
+    ):
+        assert phrase in draft
+    assert all(len(t) <= 4096 for t in tg.api.texts(42))
+
+    ((name, content),) = user.documents
+    assert name.endswith(".docx") and "张伟" in name
+    word = Document(io.BytesIO(content))
+    assert word.core_properties.author == "张伟"
+    body = "\n".join(p.text for p in word.paragraphs)
+    assert [m for m in expected if body.count(m) != 1] == []
+    async with db.session() as session:
+        drafts = (await session.exec(select(Draft))).all()
+    assert [(d.version, d.missing) for d in drafts] == [(1, 0)]
+
+
+async def test_draft_at_any_time_marks_what_is_missing_and_keeps_versions(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    replies = await user.says("/draft")
+    assert "第 1 版初稿" in replies[0] and "10 项回答未填写" in replies[0]
+    assert "【待补充：年度主要任务】" in "\n".join(replies)
+    assert "第 2/11 题" in tg.api.last_text(42) or len(user.documents) == 1
+    await user.says("/draft")
+    async with db.session() as session:
+        versions = [d.version for d in (await session.exec(select(Draft))).all()]
+    assert versions == [1, 2]
+    assert len(user.documents) == 2
+
+
+async def test_user_text_is_escaped_in_questions_and_drafts(tg: FakeTelegram) -> None:
+    user = tg.user(42)
+    await user.registers(name="<b>张</b> & Co")
+    await user.starts_report("年度述职报告")
+    await user.says("<script>alert(1)</script> 分管办公室、财务科，共32人，任职三年")
+    await user.says("/draft")
+    raw = "\n".join(tg.api.texts(42))
+    assert "<script>" not in raw and "&lt;script&gt;" in raw
+    assert "&lt;b&gt;张&lt;/b&gt; &amp; Co" in raw
+
+
+# Commands during the interview ------------------------------------------------------------
+
+
+async def test_help_and_status_do_not_lose_the_place(tg: FakeTelegram, db: Database) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    replies = await user.says("/help")
+    assert "/status" in replies[0] and "第 2/11 题" in replies[-1]
+    replies = await user.says("/status")
+    assert "已回答 1/11 题" in replies[0] and "第 2/11 题" in replies[0]
+    assert "年度主要任务" in replies[0]
+    await user.says(answer_for("tasks"))
+    assert (await answers_of(db, 42)).keys() == {"post", "tasks"}
+
+
+async def test_cancel_pauses_and_any_message_resumes_at_the_same_question(
+    tg: FakeTelegram, db: Database, clock: FakeClock
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    replies = await user.says("/cancel")
+    assert "已暂停" in replies[0]
+    clock.advance(days=3)
+    replies = await user.says("你好")
+    assert "欢迎回来" in replies[0] and "第 2/11 题" in replies[-1]
+    assert "tasks" not in await answers_of(db, 42)
+    await user.says(answer_for("tasks"))
+    assert await current_question(db, 42) == "study"
+
+
+async def test_restart_needs_confirmation_and_keeps_the_old_answers(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    await user.says("/restart")
+    await user.presses("不，继续作答")
+    assert await current_question(db, 42) == "tasks"
+    await user.says("/restart")
+    await user.presses("确定，重新开始")
+    await user.starts_report("述职述廉报告")
+    assert "第 1/14 题" in user.last_text
+    async with db.session() as session:
+        interviews = (await session.exec(select(Interview).order_by(col(Interview.id)))).all()
+        kept = (await session.exec(select(Answer))).all()
+    assert [i.status for i in interviews] == ["abandoned", "active"]
+    assert [a.question_id for a in kept] == ["post"]
+
+
+async def test_edit_replaces_an_answer_and_returns_to_the_current_question(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    await user.says(answer_for("tasks"))
+    await user.says("/edit")
+    assert user.labels() == ["现任职务与分管工作", "年度主要任务"]
+    await user.presses("现任职务与分管工作")
+    assert answer_for("post") in user.last_text
+    replies = await user.says("2024年3月起任市教育局副局长，分管基础教育，共42人")
+    assert "已保存" in replies[0] and "第 3/11 题" in replies[-1]
+    assert (await answers_of(db, 42))["post"] == [
+        "2024年3月起任市教育局副局长，分管基础教育，共42人"
+    ]
+
+
+async def test_edit_replaces_one_item_of_a_list(tg: FakeTelegram, db: Database) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    for qid in ("post", "tasks", "study"):
+        await user.says(answer_for(qid))
+    await user.says(answer_for("key_results", 0))
+    await user.says(answer_for("key_results", 1))
+    await user.says("/edit")
+    await user.presses("重点工作成效")
+    await user.presses("第 2 项")
+    await user.says("新增学位3200个，提前两个月完成")
+    assert (await answers_of(db, 42))["key_results"] == [
+        answer_for("key_results", 0),
+        "新增学位3200个，提前两个月完成",
+    ]
+
+
+# Exactly once, and only one's own -----------------------------------------------------------
+
+
+async def test_a_redelivered_update_is_applied_once(tg: FakeTelegram, db: Database) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"), update_id=900_001)
+    replies = await user.says(answer_for("post"), update_id=900_001)
+    assert (await answers_of(db, 42)) == {"post": [answer_for("post")]}
+    assert await current_question(db, 42) == "tasks"
+    assert "第 2/11 题" in replies[-1]  # the redelivery just shows where the cadre is
+    async with db.session() as session:
+        assert (await session.get(ProcessedUpdate, 900_001)) is not None
+
+
+async def test_concurrent_messages_from_one_cadre_are_all_kept(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    for qid in ("post", "tasks", "study"):
+        await user.says(answer_for(qid))
+    items = [answer_for("key_results", i) for i in range(6)]
+    await asyncio.gather(*(user.says(item) for item in items))
+    assert sorted((await answers_of(db, 42))["key_results"]) == sorted(items)
+
+
+async def test_two_cadres_never_see_each_others_questions_or_answers(
+    tg: FakeTelegram, db: Database
+) -> None:
+    alice, bob = tg.user(1), tg.user(2)
+    await asyncio.gather(registered_in_annual(alice), bob.registers(name="李娜"))
+    await bob.starts_report("述职述廉报告")
+    await asyncio.gather(
+        alice.says("ALICE-SECRET 分管办公室、财务科，共32人，任职三年"),
+        bob.says("BOB-SECRET 分管人事、纪检工作，共18人，任职五年"),
+    )
+    await bob.says("/draft")
+    assert not any("ALICE-SECRET" in t for t in bob.texts)
+    assert not any("BOB-SECRET" in t for t in alice.texts)
+    assert (await answers_of(db, 1))["post"][0].startswith("ALICE-SECRET")
+    assert (await answers_of(db, 2))["post"][0].startswith("BOB-SECRET")
+
+
+async def test_a_forged_button_for_someone_elses_interview_changes_nothing(
+    tg: FakeTelegram, db: Database
+) -> None:
+    alice, mallory = tg.user(1), tg.user(666)
+    await registered_in_annual(alice)
+    await alice.says(answer_for("post"))
+    await registered_in_annual(mallory)
+    async with db.session() as session:
+        alice_interview = (
+            await session.exec(select(Interview).order_by(col(Interview.id)))
+        ).first()
+    assert alice_interview is not None
+    for data in (
+        f"v1:skip:{alice_interview.id}:tasks:-1",
+        f"v1:draft:{alice_interview.id}::-1",
+        f"v1:restart:{alice_interview.id}::-1",
+        "v1:edite:1:post:0",
+        "garbage",
+        "v1:nope:1::-1",
+        "v1:skip:-5:tasks:-1",
+        "v1:skip:1:DROP TABLE:-1",
+    ):
+        replies = await mallory.presses_data(data)
+        assert replies, f"{data!r} got no reply"
+    assert await current_question(db, 1) == "tasks"
+    assert (await answers_of(db, 1)) == {"post": [answer_for("post")]}
+    assert alice.documents == [] and mallory.documents == []
+    assert not any(answer_for("post") in t for t in mallory.texts)
+
+
+async def test_a_button_from_an_earlier_question_is_refused(tg: FakeTelegram, db: Database) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    skip_tasks = user.button("跳过")
+    await user.presses("跳过")  # now at "study"
+    replies = await user.presses_data(skip_tasks[1], message_id=skip_tasks[0])
+    assert "之前的步骤" in replies[0]
+    assert await current_question(db, 42) == "study"
+
+
+# Resuming after a restart of the bot --------------------------------------------------------
+
+
+async def test_a_cadre_continues_at_the_same_question_after_the_bot_restarts(
+    settings: Settings, api: FakeBotApi, clock: FakeClock, db: Database
+) -> None:
+    async with FakeTelegram.running(settings, api, clock) as first:
+        user = first.user(42)
+        await registered_in_annual(user)
+        await user.says(answer_for("post"))
+        await user.says(answer_for("tasks"))
+    clock.advance(days=5)
+    async with FakeTelegram.running(settings, api, clock) as second:
+        user = second.user(42)
+        replies = await user.says("/start")
+        assert "第 3/11 题" in replies[-1]
+        await user.says(answer_for("study"))
+    assert (await answers_of(db, 42)).keys() == {"post", "tasks", "study"}
+
+
+async def test_no_per_user_state_is_kept_in_process_memory(tg: FakeTelegram) -> None:
+    for user_id in range(1, 51):
+        await tg.user(user_id).says("/start")
+    assert len(tg.app.user_data) == 0 and len(tg.app.chat_data) == 0
+    # PTB would otherwise remember every user and chat id for a persistence we do not use.
+    assert not tg.app._user_ids_to_be_updated_in_persistence
+    assert not tg.app._chat_ids_to_be_updated_in_persistence
+
+
+async def test_a_button_pressed_outside_a_private_chat_changes_nothing(
+    tg: FakeTelegram, db: Database
+) -> None:
+    from tests.utils import updates
+
+    user = tg.user(42)
+    await registered_in_annual(user)
+    group_message = {
+        "message_id": 1,
+        "date": 0,
+        "text": "…",
+        "chat": updates.group_chat(),
+        "from": updates.bot_user(),
+    }
+    await user.sends(updates.callback_update(42, "v1:back:1:post:-1", message=group_message))
+    assert await current_question(db, 42) == "post"
+    async with db.session() as session:
+        cadre = (await session.exec(select(Cadre))).one()
+    assert cadre.chat_id == 42  # replies never get redirected to the group
+    assert tg.api.texts(updates.GROUP_CHAT_ID) == []

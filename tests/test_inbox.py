@@ -1,0 +1,140 @@
+"""The durable poller: updates are in the inbox before Telegram is told they arrived."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.config import Settings
+from bot.store.db import Database
+from bot.store.models import InboxUpdate
+from bot.telegram.polling import InboxPoller
+from tests.fakes.bot_api import FakeBotApi
+from tests.test_cadre_interview import answers_of, current_question
+from tests.utils import updates
+from tests.utils.clock import FakeClock
+from tests.utils.journeys import answer_for
+from tests.utils.telegram import FakeTelegram
+
+
+def poller(tg: FakeTelegram) -> InboxPoller:
+    return InboxPoller(tg.app, tg.deps, timeout=0)
+
+
+async def inbox_ids(db: Database) -> list[int]:
+    async with db.session() as session:
+        return sorted((await session.exec(select(InboxUpdate.update_id))).all())
+
+
+async def test_fetched_updates_are_stored_before_their_offset_is_confirmed(
+    tg: FakeTelegram, db: Database
+) -> None:
+    ids = [tg.api.push_update(updates.text_update(42, "/start")) for _ in range(3)]
+    p = poller(tg)
+    assert await p.fetch_once() == 3
+    assert await inbox_ids(db) == ids
+    assert tg.api.confirmed_up_to < ids[0]  # the next getUpdates confirms them
+    await p.fetch_once()
+    assert tg.api.confirmed_up_to == ids[-1]
+
+
+async def test_drain_hands_each_stored_update_to_the_bot_once_in_order(
+    tg: FakeTelegram, db: Database
+) -> None:
+    for text in ("/start",):
+        tg.api.push_update(updates.text_update(42, text))
+    p = poller(tg)
+    await p.fetch_once()
+    assert await p.drain_once() == 1
+    assert await inbox_ids(db) == []
+    assert "述职助手" in tg.api.texts(42)[0]
+    assert await p.drain_once() == 0
+
+
+async def test_an_update_redelivered_after_a_crash_is_applied_once(
+    settings: Settings, api: FakeBotApi, clock: FakeClock, db: Database
+) -> None:
+    async with FakeTelegram.running(settings, api, clock) as tg:
+        user = tg.user(42)
+        await user.registers()
+        await user.starts_report("年度述职报告")
+        answer_id = api.push_update(updates.text_update(42, answer_for("post")))
+        first = poller(tg)
+        await first.fetch_once()
+        await first.drain_once()  # handled, but the crash comes before the offset moves
+    assert answer_id in api.pending_update_ids()
+
+    async with FakeTelegram.running(settings, api, clock) as tg:
+        second = poller(tg)
+        await second.fetch_once()  # Telegram serves the unconfirmed update again
+        await second.drain_once()
+        await second.fetch_once()
+    assert api.pending_update_ids() == []
+    assert await answers_of(db, 42) == {"post": [answer_for("post")]}
+    assert await current_question(db, 42) == "tasks"
+
+
+async def test_updates_of_different_cadres_are_all_handled_in_one_drain(
+    tg: FakeTelegram, db: Database
+) -> None:
+    for user_id in range(1, 21):
+        tg.api.push_update(updates.text_update(user_id, "/start"))
+    p = poller(tg)
+    await p.fetch_once()
+    assert await p.drain_once() == 20
+    assert all(tg.api.texts(user_id) for user_id in range(1, 21))
+
+
+async def test_old_dedup_records_are_forgotten_and_recent_ones_kept(
+    tg: FakeTelegram, db: Database, clock: FakeClock
+) -> None:
+    from datetime import timedelta
+
+    from bot.store.models import ProcessedUpdate
+    from bot.store.queries import forget_processed_updates
+
+    user = tg.user(42)
+    await user.says("/start", update_id=500)
+    clock.advance(days=8)
+    await user.says("/help", update_id=501)
+    async with db.session() as session:
+        dropped = await forget_processed_updates(
+            session=session, before=clock() - timedelta(days=7)
+        )
+    async with db.session() as session:
+        kept = (await session.exec(select(ProcessedUpdate.update_id))).all()
+    assert dropped == 1 and list(kept) == [501]
+
+
+async def test_an_update_whose_handler_fails_is_kept_aside_and_the_user_told(
+    settings: Settings, api: FakeBotApi, clock: FakeClock, db: Database
+) -> None:
+    from sqlalchemy import text
+
+    async with FakeTelegram.running(settings, api, clock, allow_errors=True) as tg:
+        user = tg.user(42)
+        await user.registers()
+        await user.starts_report("年度述职报告")
+        async with db.engine.begin() as connection:  # a real failure: the table is gone
+            await connection.execute(text("ALTER TABLE answer RENAME TO answer_gone"))
+        try:
+            failing = api.push_update(updates.text_update(42, answer_for("post")))
+            unreadable = api.push_update(updates.text_update(42, "x"))
+            p = poller(tg)
+            await p.fetch_once()
+            async with db.session() as session:  # an update this version cannot read
+                row = await session.get(InboxUpdate, unreadable)
+                assert row is not None
+                row.payload = '{"update_id": "not a number"'
+                await session.commit()
+            await p.drain_once()
+        finally:
+            async with db.engine.begin() as connection:
+                await connection.execute(text("ALTER TABLE answer_gone RENAME TO answer"))
+        assert tg.errors, "the handler really failed"
+        assert "已保存的回答不会丢失" in user.last_text
+    async with db.session() as session:
+        rows = (await session.exec(select(InboxUpdate))).all()
+    assert sorted((r.update_id, r.failed_at is not None) for r in rows) == [
+        (failing, True),
+        (unreadable, True),
+    ]

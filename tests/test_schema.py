@@ -1,0 +1,71 @@
+"""Migrations are the schema: they match the models, and an old schema is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+import bot.store.models  # noqa: F401  (registers the tables)
+from bot.store.db import Database
+from bot.store.schema import SchemaOutdated, current_revision, ensure_current, head_revision
+from tests.conftest import TOKEN
+
+
+async def test_the_migrations_create_exactly_the_models(db: Database) -> None:
+    def diff(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, SQLModel.metadata)
+
+    async with db.engine.connect() as connection:
+        assert await connection.run_sync(diff) == []
+    assert await current_revision(db) == head_revision()
+
+
+async def test_an_empty_database_is_refused_without_auto_migrate(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    try:
+        try:
+            await ensure_current(db, auto_migrate=False)
+        except SchemaOutdated as exc:
+            assert "python -m bot migrate" in str(exc)
+        else:
+            raise AssertionError("an empty database was accepted")
+        await ensure_current(db, auto_migrate=True)
+        assert await current_revision(db) == head_revision()
+    finally:
+        await db.dispose()
+
+
+async def test_the_bot_refuses_to_start_on_an_outdated_schema(
+    tmp_path: Path, database_url: str, db: Database
+) -> None:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "DATABASE_URL": database_url,
+        "AUTO_MIGRATE": "false",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+    }
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "run `python -m bot migrate`" in result.stderr
+    assert "Traceback" not in result.stderr
