@@ -7,6 +7,7 @@ import io
 
 from docx import Document
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.store.db import Database
@@ -19,18 +20,24 @@ from tests.utils.telegram import FakeTelegram, FakeUser
 ANNUAL = questionnaire("annual", "zh")
 
 
+async def latest_interview(session: AsyncSession, user_id: int) -> Interview:
+    """The user's most recent interview, as the database holds it."""
+    cadre = (await session.exec(select(Cadre).where(Cadre.telegram_user_id == user_id))).one()
+    interview = (
+        await session.exec(
+            select(Interview)
+            .where(Interview.cadre_id == cadre.id)
+            .order_by(col(Interview.id).desc())
+        )
+    ).first()
+    assert interview is not None
+    return interview
+
+
 async def answers_of(db: Database, user_id: int) -> dict[str, list[str]]:
     """What the database holds for the user's current interview."""
     async with db.session() as session:
-        cadre = (await session.exec(select(Cadre).where(Cadre.telegram_user_id == user_id))).one()
-        interview = (
-            await session.exec(
-                select(Interview)
-                .where(Interview.cadre_id == cadre.id)
-                .order_by(col(Interview.id).desc())
-            )
-        ).first()
-        assert interview is not None
+        interview = await latest_interview(session, user_id)
         rows = (
             await session.exec(
                 select(Answer)
@@ -46,16 +53,7 @@ async def answers_of(db: Database, user_id: int) -> dict[str, list[str]]:
 
 async def current_question(db: Database, user_id: int) -> str | None:
     async with db.session() as session:
-        cadre = (await session.exec(select(Cadre).where(Cadre.telegram_user_id == user_id))).one()
-        interview = (
-            await session.exec(
-                select(Interview)
-                .where(Interview.cadre_id == cadre.id)
-                .order_by(col(Interview.id).desc())
-            )
-        ).first()
-        assert interview is not None
-        return interview.current_question
+        return (await latest_interview(session, user_id)).current_question
 
 
 async def registered_in_annual(user: FakeUser) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -13,7 +15,19 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.http_server import BotApiServer
 from tests.test_cadre_interview import current_question
 from tests.utils.journeys import answer_for
-from tests.utils.process import RemoteUser, bot_process
+from tests.utils.process import BotProcess, RemoteUser, bot_process
+
+
+@contextmanager
+def bot_against(api: FakeBotApi, database_url: str, workdir: Path) -> Iterator[BotProcess]:
+    """The real bot process (not yet started), pointed at a local HTTP server serving `api`."""
+    with (
+        BotApiServer(api) as server,
+        bot_process(
+            base_url=server.base_url, token=TOKEN, database_url=database_url, workdir=workdir
+        ) as bot,
+    ):
+        yield bot
 
 
 def register_and_start(user: RemoteUser) -> None:
@@ -37,12 +51,7 @@ async def test_a_cadre_continues_at_the_same_question_after_a_kill_9(
     database_url: str, db: Database, tmp_path: Path
 ) -> None:
     api = FakeBotApi()
-    with (
-        BotApiServer(api) as server,
-        bot_process(
-            base_url=server.base_url, token=TOKEN, database_url=database_url, workdir=tmp_path
-        ) as bot,
-    ):
+    with bot_against(api, database_url, tmp_path) as bot:
         bot.start()
         user = RemoteUser(api, 42)
         register_and_start(user)
@@ -67,12 +76,7 @@ async def test_updates_fetched_but_not_handled_survive_a_kill_9_and_apply_once(
     database_url: str, db: Database, tmp_path: Path
 ) -> None:
     api = FakeBotApi()
-    with (
-        BotApiServer(api) as server,
-        bot_process(
-            base_url=server.base_url, token=TOKEN, database_url=database_url, workdir=tmp_path
-        ) as bot,
-    ):
+    with bot_against(api, database_url, tmp_path) as bot:
         bot.start()
         user = RemoteUser(api, 42)
         register_and_start(user)
