@@ -72,6 +72,25 @@ async def test_an_answer_at_the_limit_is_kept_whole(tg: FakeTelegram, db: Databa
     assert (await answers_of(db, 42))["post"] == [text]
 
 
+async def test_a_long_answer_shown_again_is_cut_with_a_note_and_kept_whole(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """Back and /edit quote the answer: a 4,096-character one would not fit in one message
+    beside the question, so its beginning is quoted and the cut said; nothing is lost."""
+    user = tg.user(42)
+    await registered_in_annual(user)
+    text = "分管工作共32人。" + "😀" * 2000 + "很" * (4096 - 9 - 2000)
+    await user.says(text)
+
+    shown = await user.presses("‹ 上一题")
+    assert "第 1/11 题" in shown[-1] and "只显示前" in shown[-1] and "共 4,096 字" in shown[-1]
+    await user.says("/edit")
+    shown = await user.presses("现任职务与分管工作")
+    assert "只显示前" in shown[-1]
+    assert all(len(t.encode("utf-16-le")) // 2 <= 4096 for t in tg.api.texts(42))
+    assert (await answers_of(db, 42))["post"] == [text]
+
+
 async def test_control_characters_are_dropped_and_emoji_kept(
     tg: FakeTelegram, db: Database
 ) -> None:

@@ -5,8 +5,15 @@ from __future__ import annotations
 from bot.interview import engine
 from bot.interview.engine import State
 from bot.interview.questionnaire import Language, Questionnaire
+from bot.render.chat import utf16_len
+from bot.render.messages import escape
 from bot.services.replies import Act, Action, Button, Reply
 from bot.services.resources import Resources
+
+# An answer quoted back in a message is cut beyond this many UTF-16 units (with a note saying
+# so), so that the question, hint and quote always fit Telegram's 4,096 and the message is
+# never rejected. Answers may be longer: the limit is configurable and follow-ups add to them.
+QUOTE_LIMIT = 2500
 
 
 class Presenter:
@@ -85,8 +92,21 @@ class Presenter:
         if entries and question.multiple:
             parts.append(self.t("current_entries", count=len(entries)))
         elif entries:
-            parts.append(self.t("current_answer", answer=entries[0]))
+            parts.append(
+                self.res.messages.raw(self.lang, "current_answer", answer=self.quote(entries[0]))
+            )
         return Reply("\n\n".join(parts), self.nav(qid, can_next=bool(entries)))
+
+    def quote(self, answer: str) -> str:
+        """The answer as HTML to quote back: whole, or its beginning and a note on the cut."""
+        if utf16_len(answer) <= QUOTE_LIMIT:
+            return escape(answer)
+        shown = answer[:QUOTE_LIMIT]
+        while (excess := utf16_len(shown) - QUOTE_LIMIT) > 0:  # astral characters count twice
+            shown = shown[:-excess]
+        return escape(shown) + self.t(
+            "quote_cut", shown=f"{len(shown):,}", total=f"{len(answer):,}"
+        )
 
     def nav(self, qid: str, *, can_next: bool) -> tuple[tuple[Button, ...], ...]:
         """Back / Skip / Next, as far as each applies to the question."""
@@ -103,10 +123,13 @@ class Presenter:
     def edit_prompt(self, qid: str, entry: int | None) -> Reply:
         label = self.q.question(qid).label
         entries = self.state.entries(qid)
-        if entry is None and entries:
-            text = self.t("edit_prompt_current", label=label, answer=entries[0])
-        elif entry is not None and entry < len(entries):
-            text = self.t("edit_prompt_current", label=label, answer=entries[entry])
+        current = entries[0] if entry is None and entries else None
+        if entry is not None and entry < len(entries):
+            current = entries[entry]
+        if current is not None:
+            text = self.res.messages.raw(
+                self.lang, "edit_prompt_current", label=escape(label), answer=self.quote(current)
+            )
         elif entry is not None:
             text = self.t("edit_prompt_add", label=label)
         else:
