@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from docx import Document
+from sqlmodel import select
 
 from bot.store.db import Database
+from bot.store.models import Answer
 from tests.test_cadre_interview import answers_of, current_question, registered_in_annual
 from tests.utils import updates
 from tests.utils.journeys import answer_for
@@ -100,6 +105,39 @@ async def test_control_characters_are_dropped_and_emoji_kept(
     assert (await answers_of(db, 42))["post"] == ["分管办公室和财务科👍，共32人\n任职三年"]
 
 
+async def test_characters_a_word_file_cannot_hold_are_dropped_and_the_draft_builds(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """U+FFFF, U+FFFE and lone surrogates are invalid in XML: kept, they would break
+    every .docx of the interview."""
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says("分管办公室\uffff和财务科\ufffe，共32人\ud800")
+    assert (await answers_of(db, 42))["post"] == ["分管办公室和财务科，共32人"]
+    await user.says("/draft")
+    ((_name, content),) = user.documents
+    assert "分管办公室和财务科，共32人" in docx_text(content)
+
+
+async def test_a_word_file_that_cannot_be_built_still_leaves_the_chat_draft(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """An answer stored before characters were cleaned (or by another tool) cannot go into
+    a .docx; the chat draft still arrives, with a notice instead of the file."""
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    async with db.session() as session:
+        row = (await session.exec(select(Answer))).one()
+        row.text = "旧数据\uffff" + row.text
+        session.add(row)
+        await session.commit()
+    replies = await user.says("/draft")
+    assert any("旧数据" in r for r in replies)
+    assert "Word 文档这次没能生成" in replies[-1]
+    assert user.documents == []
+
+
 async def test_a_command_in_the_middle_is_not_taken_as_an_answer(
     tg: FakeTelegram, db: Database
 ) -> None:
@@ -147,3 +185,7 @@ async def test_a_cadre_who_blocked_the_bot_is_marked_and_unmarked_on_return(
     await user.says(answer_for("tasks"))
     async with db.session() as session:
         assert (await session.exec(select(Cadre))).one().blocked_at is None
+
+
+def docx_text(content: bytes) -> str:
+    return "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 
+import pytest
 from docx import Document
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,6 +14,7 @@ from bot.config import Settings
 from bot.store.db import Database
 from bot.store.models import Answer, Cadre, Draft, Interview, ProcessedUpdate
 from tests.fakes.bot_api import FakeBotApi
+from tests.utils import updates
 from tests.utils.clock import FakeClock
 from tests.utils.journeys import answer_for, markers, questionnaire, script
 from tests.utils.telegram import FakeTelegram, FakeUser
@@ -123,6 +125,36 @@ async def test_profile_changes_one_field(tg: FakeTelegram, db: Database) -> None
         assert (await session.exec(select(Cadre))).one().position == "局长"
 
 
+async def test_a_command_ends_a_pending_profile_change_so_the_next_text_is_an_answer(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says("/profile")
+    await user.presses("姓名")
+    replies = await user.says("/start")
+    assert "第 1/11 题" in replies[-1]
+    await user.says(answer_for("post"))
+    assert (await answers_of(db, 42))["post"] == [answer_for("post")]
+    async with db.session() as session:
+        assert (await session.exec(select(Cadre))).one().name == "张伟"
+
+
+async def test_while_a_profile_change_is_pending_a_sticker_repeats_the_field_prompt(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says("/profile")
+    await user.presses("职务")
+    replies = await user.sends(updates.sticker_update(42))
+    assert "新的职务" in replies[-1]
+    await user.says("局长")
+    async with db.session() as session:
+        assert (await session.exec(select(Cadre))).one().position == "局长"
+    assert await answers_of(db, 42) == {}
+
+
 async def test_the_command_menu_is_published_in_both_languages(tg: FakeTelegram) -> None:
     calls = [c for c in tg.api.calls if c.method == "setMyCommands"]
     languages = {c.params.get("language_code") for c in calls}
@@ -197,6 +229,24 @@ async def test_results_are_collected_one_per_message_until_next(
         answer_for("key_results", 1),
     ]
     assert await current_question(db, 42) == "hardest"
+
+
+async def test_a_list_takes_at_most_its_limit_of_items_and_says_so(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    for qid in ("post", "tasks", "study"):
+        await user.says(answer_for(qid))
+    limit = ANNUAL.question("key_results").max_entries
+    for i in range(limit):
+        await user.says(answer_for("key_results", i))
+    replies = await user.says(answer_for("key_results", limit))
+    assert f"最多列 {limit} 条" in replies[0] and "下一题 ›" in user.labels()
+    assert len((await answers_of(db, 42))["key_results"]) == limit
+    await user.says("/edit")
+    await user.presses("重点工作成效")
+    assert "＋ 新增一项" not in user.labels()
 
 
 async def test_skip_and_back_move_through_the_questions(tg: FakeTelegram, db: Database) -> None:
@@ -346,6 +396,31 @@ async def test_edit_replaces_an_answer_and_returns_to_the_current_question(
     ]
 
 
+@pytest.mark.parametrize("interruption", ["/start", "/status", "sticker"])
+async def test_an_interrupted_edit_shows_the_edit_again_and_replaces_that_answer(
+    tg: FakeTelegram, db: Database, interruption: str
+) -> None:
+    """What the bot shows after an interruption is what the next text does."""
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    await user.says(answer_for("tasks"))
+    await user.says("/edit")
+    await user.presses("现任职务与分管工作")
+    if interruption == "sticker":
+        await user.sends(updates.sticker_update(42))
+    else:
+        await user.says(interruption)
+    if interruption == "/status":
+        await user.presses("继续")
+    assert "现任职务与分管工作" in user.last_text and "新内容" in user.last_text
+    await user.says("2024年3月起任市教育局副局长，分管基础教育，共42人")
+    stored = await answers_of(db, 42)
+    assert stored["post"] == ["2024年3月起任市教育局副局长，分管基础教育，共42人"]
+    assert stored["tasks"] == [answer_for("tasks")] and "study" not in stored
+    assert await current_question(db, 42) == "study"
+
+
 async def test_edit_replaces_one_item_of_a_list(tg: FakeTelegram, db: Database) -> None:
     user = tg.user(42)
     await registered_in_annual(user)
@@ -437,6 +512,20 @@ async def test_a_forged_button_for_someone_elses_interview_changes_nothing(
     assert not any(answer_for("post") in t for t in mallory.texts)
 
 
+async def test_a_press_answered_too_late_for_telegram_still_applies_without_error(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """Telegram refuses to answer a callback query after ~15 s (a press handled late, e.g.
+    replayed from the inbox after a restart); the press itself must still count."""
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    tg.api.expire_callback_queries()
+    replies = await user.presses("跳过")
+    assert "第 3/11 题" in replies[-1] and not any("出了点问题" in r for r in replies)
+    assert await current_question(db, 42) == "study"
+
+
 async def test_a_button_from_an_earlier_question_is_refused(tg: FakeTelegram, db: Database) -> None:
     user = tg.user(42)
     await registered_in_annual(user)
@@ -480,8 +569,6 @@ async def test_no_per_user_state_is_kept_in_process_memory(tg: FakeTelegram) -> 
 async def test_a_button_pressed_outside_a_private_chat_changes_nothing(
     tg: FakeTelegram, db: Database
 ) -> None:
-    from tests.utils import updates
-
     user = tg.user(42)
     await registered_in_annual(user)
     group_message = {

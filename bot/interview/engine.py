@@ -248,7 +248,10 @@ def _show(
     q: Questionnaire, state: State, *, resumed: bool = False, notice: Notice | None = None
 ) -> Transition:
     outputs: list[Output] = [notice] if notice else []
-    if state.current is None:
+    if state.editing is not None:
+        # The next text replaces the answer being edited, so that is what is shown.
+        outputs.append(EditPrompt(*state.editing))
+    elif state.current is None:
         outputs.append(Completed())
     else:
         if resumed:
@@ -269,6 +272,8 @@ def _answer(q: Questionnaire, state: State, question: Question, text: str) -> Tr
         # The addition completes the entry the follow-up asked about.
         entries = (*entries[:-1], join_addition(entries[-1], text, q.language))
         thin = False
+    elif question.multiple and len(entries) >= question.max_entries:
+        return _show(q, state, notice=Notice("list_full", {"limit": question.max_entries}))
     elif question.multiple:
         entries = (*entries, text)
         thin = lacks_substance(question, text) is not None
@@ -360,6 +365,8 @@ def _edit_pick(q: Questionnaire, state: State, question_id: str, entry: int | No
     )
     if not valid:
         return _show(q, state, notice=Notice("stale_button"))
+    if entry == count and count >= question.max_entries:
+        return _show(q, state, notice=Notice("list_full", {"limit": question.max_entries}))
     editing = replace(state, editing=(question_id, entry), awaiting_follow_up=False)
     return Transition(editing, (EditPrompt(question_id, entry),))
 

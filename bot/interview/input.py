@@ -7,8 +7,9 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-# C0/C1 control characters other than tab and newline: invisible, and forbidden in .docx XML.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 control characters other than tab and newline, lone surrogates and U+FFFE/U+FFFF:
+# invisible, and forbidden in XML, so a .docx could never hold them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class Rejection(StrEnum):

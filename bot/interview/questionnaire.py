@@ -31,6 +31,8 @@ class Question(BaseModel):
     text: str = Field(min_length=1)
     hint: str | None = None
     multiple: bool = False
+    # A list's items are buttons in /edit; Telegram allows 100 buttons per message.
+    max_entries: int = Field(default=20, ge=1, le=50)
     skippable: bool = True
     min_chars: int = Field(default=0, ge=0)
     needs_figure: bool = False

@@ -251,6 +251,8 @@ async def _press(
         return registration.prompt(res, cadre)
     if act is Act.PROFILE:
         return registration.ask_to_change(res, cadre, action.arg)
+    if cadre.awaiting_field is not None:
+        cadre.awaiting_field = None  # as with commands, another button ends a /profile change
     if act is Act.REPORT_TYPE:
         return await _begin_report(session, res, cadre, action.arg, now)
     if act is Act.NEW:
@@ -306,11 +308,14 @@ async def _interview_action(
 async def _command(
     session: AsyncSession, res: Resources, cadre: Cadre, command: Command, now: datetime
 ) -> Sequence[Out]:
+    if cadre.awaiting_field is not None:
+        # A command ends a pending /profile change: the next text is taken as whatever the
+        # command shows next (the interview's question), never as the field.
+        cadre.awaiting_field = None
+        if command is Command.CANCEL:
+            return [Reply(res.t(cadre.language, "profile_cancelled"))]
     if command is Command.PROFILE:
         return [registration.profile(res, cadre)]
-    if command is Command.CANCEL and cadre.awaiting_field is not None:
-        cadre.awaiting_field = None
-        return [Reply(res.t(cadre.language, "profile_cancelled"))]
     loaded = await _load(session, res, cadre)
     if loaded is None:
         if command in (Command.START, Command.NEW, Command.RESTART):
@@ -430,7 +435,7 @@ async def _draft(
 
 
 async def _where(session: AsyncSession, res: Resources, cadre: Cadre) -> Sequence[Out]:
-    if not cadre.registered:
+    if not cadre.registered or cadre.awaiting_field is not None:
         return registration.prompt(res, cadre)
     loaded = await _load(session, res, cadre)
     if loaded is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from bot.services.resources import Resources
 from bot.store.models import Cadre, Draft, Interview
 from bot.store.queries import next_draft_version
 
+log = logging.getLogger(__name__)
 _UNSAFE_FILENAME = re.compile(r"[^\w\-]+", re.UNICODE)
 
 
@@ -126,17 +128,17 @@ def delivery(
         header += "\n" + res.t(lang, "draft_missing", count=missing)
     replies = [Reply(header)]
     replies.extend(Reply(chunk) for chunk in to_chat_messages(document))
-    replies.append(
-        Reply(
-            document=Attachment(
-                filename=draft_filename(cadre, questionnaire, version),
-                content=to_docx(document),
-                caption=res.messages.raw(
-                    lang, "draft_caption", report=questionnaire.name, version=version
-                ),
-            )
-        )
-    )
+    try:
+        content = to_docx(document)
+    except ValueError:
+        # The chat draft is already worth having; a Word file we cannot build must not
+        # take it down too. The draft is stored, so the file can be made once fixed.
+        log.exception("could not build the .docx of draft version %s", version)
+        replies.append(Reply(res.t(lang, "docx_failed")))
+        return replies
+    caption = res.messages.raw(lang, "draft_caption", report=questionnaire.name, version=version)
+    filename = draft_filename(cadre, questionnaire, version)
+    replies.append(Reply(document=Attachment(filename=filename, content=content, caption=caption)))
     return replies
 
 

@@ -161,7 +161,8 @@ class Presenter:
             for i, entry in enumerate(self.state.entries(qid))
         ]
         count = len(self.state.entries(qid))
-        rows.append((self.button("btn_edit_add", Act.EDIT_ENTRY, qid, count),))
+        if count < self.q.question(qid).max_entries:
+            rows.append((self.button("btn_edit_add", Act.EDIT_ENTRY, qid, count),))
         rows.append((self.button("btn_edit_cancel", Act.EDIT_CANCEL),))
         return Reply(self.t("edit_pick_entry", label=self.q.question(qid).label), tuple(rows))
 

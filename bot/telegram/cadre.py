@@ -74,15 +74,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A cadre pressed an inline button."""
     query = update.callback_query
     assert query is not None
+    # Stop the button's spinner first. Telegram refuses an answer after about 15 seconds
+    # (a press replayed from the inbox after a restart); that must not fail the press.
+    with contextlib.suppress(BadRequest):
+        await query.answer()
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE:
-        # Our buttons live in private chats only; anything else is forged or foreign.
-        await query.answer()
-        return
+        return  # our buttons live in private chats only; anything else is forged or foreign
     try:
         action = decode(query.data)
     except BadCallbackData:
-        await query.answer()
         await _run(update, context, lambda s, d, p: conversation.where(s, res=d.res, person=p))
         return
     await _run(
@@ -92,7 +93,6 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             s, res=d.res, person=p, update_id=update.update_id, action=action, now=d.clock()
         ),
     )
-    await query.answer()
     # The pressed keyboard has done its job; removing it prevents a second tap.
     with contextlib.suppress(BadRequest):
         await query.edit_message_reply_markup(reply_markup=None)

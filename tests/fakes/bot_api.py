@@ -433,6 +433,7 @@ class FakeBotApi:
         self._wake_epoch = 0
         # fault injection
         self._sends_held = False
+        self._queries_expired = False
         self._attempted_sends = 0
         self._blocked_sends = 0
         self._abandoned_sends = 0
@@ -734,6 +735,12 @@ class FakeBotApi:
         with self._cond:
             self._sends_held = True
 
+    def expire_callback_queries(self) -> None:
+        """From now on answerCallbackQuery is refused, as Telegram refuses one answered
+        after about 15 seconds (a press handled late, e.g. replayed after a restart)."""
+        with self._cond:
+            self._queries_expired = True
+
     def release_sends(self) -> None:
         """Let held sends through."""
         with self._cond:
@@ -908,6 +915,10 @@ class FakeBotApi:
             raise bad_request("QUERY_ID_INVALID")
         if len(str(params.get("text") or "")) > 200:
             raise bad_request("MESSAGE_TOO_LONG")
+        if self._queries_expired:
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
         return True
 
     def _delete_my_commands(self, params: Json, files: Files) -> bool:
