@@ -13,6 +13,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot.config import ConfigError, Settings, load_settings
 from bot.interview.questionnaire import QuestionnaireError
 from bot.render.messages import MessagesError
+from bot.store.db import DatabaseUnavailable
 from bot.store.schema import SchemaOutdated
 
 
@@ -37,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.env_file)
         logging.basicConfig(
-            level=settings.log_level.upper(),
+            # In the demo the terminal is the user's screen: only warnings belong there.
+            level="WARNING" if args.command == "demo" else settings.log_level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"debrief: {exc}", file=sys.stderr)
         return 2
-    except (SchemaOutdated, QuestionnaireError, MessagesError) as exc:
+    except (SchemaOutdated, DatabaseUnavailable, QuestionnaireError, MessagesError) as exc:
         print(f"debrief: {exc}", file=sys.stderr)
         return 3
     except InvalidToken:

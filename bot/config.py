@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv.parser import parse_stream
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.interview.questionnaire import Language
 
@@ -16,6 +21,15 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # Bot API tokens look like "123456789:AAH…" (a numeric bot id, a colon, 30+ url-safe chars).
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_DATABASE_FORMS = (
+    "use sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user:password@host/db"
+)
+# The drivers we ship, by backend; a URL naming no driver (or a sync one) gets ours.
+_ASYNC_DRIVERS = {
+    "sqlite": ("sqlite+aiosqlite", {"", "pysqlite", "aiosqlite"}),
+    "postgresql": ("postgresql+asyncpg", {"", "psycopg2", "psycopg", "asyncpg"}),
+}
 
 
 class ConfigError(Exception):
@@ -50,6 +64,31 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value if value.endswith("/bot") else value + "/bot"
 
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept the usual spellings (postgres://, sqlite:///) and use our async drivers."""
+        value = value.strip()
+        if not value:
+            return value
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL; {_DATABASE_FORMS}") from None
+        backend, _, driver = url.drivername.partition("+")
+        if backend not in _ASYNC_DRIVERS or driver not in _ASYNC_DRIVERS[backend][1]:
+            raise ValueError(f"{url.drivername} is not supported; {_DATABASE_FORMS}")
+        return url.set(drivername=_ASYNC_DRIVERS[backend][0]).render_as_string(hide_password=False)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.strip().upper() not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return value.strip().upper()
+
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -82,13 +121,47 @@ class Settings(BaseSettings):
 
 def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
     """Read settings from the environment and `.env`; errors become one ConfigError line."""
+    problems = env_file_problems(Path(env_file)) if env_file is not None else []
+    # We report unreadable lines ourselves, with the file's name; dotenv's warning would
+    # only repeat them without it.
+    logging.getLogger("dotenv.main").setLevel(logging.ERROR)
     try:
-        return Settings(_env_file=env_file, **overrides)
+        settings = Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+        problems += [
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: "
+            + err["msg"].removeprefix("Value error, ")
             for err in exc.errors()
-        )
-        raise ConfigError(f"invalid configuration: {problems}") from None
+        ]
     except (UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"cannot read {env_file}: {exc}") from None
+    if problems:
+        raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
+    return settings
+
+
+def env_file_problems(path: Path) -> list[str]:
+    """What is wrong with the lines of a settings file (nothing if there is no file).
+
+    python-dotenv skips a line it cannot parse with a warning, so a setting written there
+    (an unclosed quote around the token, say) would silently be missing.
+    """
+    if not path.exists():
+        return []
+    if not path.is_file():
+        return [f"{path} is not a file"]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return [f"{path} is not UTF-8 text"]
+    except OSError as exc:
+        return [f"cannot read {path}: {exc.strerror}"]
+    problems = []
+    for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.line
+        if binding.error:
+            shown = binding.original.string.strip()[:40]
+            problems.append(f"{path} line {line}: cannot read {shown!r}, expected NAME=value")
+        elif binding.key is not None and binding.value is None:
+            problems.append(f"{path} line {line}: {binding.key} has no '=value'")
+    return problems

@@ -212,6 +212,16 @@ async def test_a_follow_up_addition_completes_the_same_answer(
     assert "第 2/11 题" in user.last_text
 
 
+async def test_a_follow_up_that_retypes_the_whole_answer_replaces_it(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says("副局长")
+    await user.says("副局长，2023年3月起分管办公室和财务科，共32人")
+    assert (await answers_of(db, 42))["post"] == ["副局长，2023年3月起分管办公室和财务科，共32人"]
+
+
 async def test_results_are_collected_one_per_message_until_next(
     tg: FakeTelegram, db: Database
 ) -> None:
@@ -338,6 +348,8 @@ async def test_help_and_status_do_not_lose_the_place(tg: FakeTelegram, db: Datab
     replies = await user.says("/status")
     assert "已回答 1/11 题" in replies[0] and "第 2/11 题" in replies[0]
     assert "年度主要任务" in replies[0]
+    # Continue, then a jump button for every other unanswered question.
+    assert user.labels() == ["继续"] + [q.label for q in ANNUAL.questions[2:]]
     await user.says(answer_for("tasks"))
     assert (await answers_of(db, 42)).keys() == {"post", "tasks"}
 

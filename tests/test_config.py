@@ -96,3 +96,79 @@ def test_the_api_base_url_is_normalised_to_end_in_bot() -> None:
 def test_sqlite_is_the_default_database(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
     assert settings.database == f"sqlite+aiosqlite:///{tmp_path / 'debrief.db'}"
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("sqlite:///data/x.db", "sqlite+aiosqlite:///data/x.db"),
+        ("postgres://u:p@db.example/debrief", "postgresql+asyncpg://u:p@db.example/debrief"),
+        ("postgresql://u@db.example/debrief", "postgresql+asyncpg://u@db.example/debrief"),
+        ("postgresql+asyncpg://u@db.example/d", "postgresql+asyncpg://u@db.example/d"),
+    ],
+)
+def test_usual_database_urls_are_given_our_async_driver(given: str, used: str) -> None:
+    assert load_settings(None, database_url=given).database == used
+
+
+@pytest.mark.parametrize("url", ["foo", "mysql://u@h/db", "postgresql+psycopg2cffi://u@h/db"])
+def test_a_database_url_we_cannot_use_is_refused_in_one_line(tmp_path: Path, url: str) -> None:
+    result = run_bot(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL=url)
+    assert_one_clear_line(result, "DATABASE_URL", "sqlite+aiosqlite:///")
+    assert result.returncode == 2
+
+
+def test_an_unreachable_or_missing_database_is_reported_in_one_line(tmp_path: Path) -> None:
+    not_a_database = tmp_path / "notes.db"
+    not_a_database.write_text("these are notes, not a database\n", encoding="utf-8")
+    cases = {
+        "postgresql://postgres@127.0.0.1:1/test": "127.0.0.1:1",
+        f"sqlite:///{not_a_database}": "not a database",
+        "sqlite:////proc/no-such-folder/x.db": "no-such-folder",
+    }
+    for url, reason in cases.items():
+        result = run_bot(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL=url)
+        assert_one_clear_line(result, "cannot use the database", reason)
+        assert result.returncode == 3
+
+
+def test_a_password_never_appears_in_a_database_error(tmp_path: Path) -> None:
+    url = "postgresql://postgres:s3cret-pw@127.0.0.1:1/test"
+    result = run_bot(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_URL=url)
+    assert_one_clear_line(result, "cannot use the database")
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_a_data_dir_that_cannot_be_made_is_reported(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, DATA_DIR="/proc/no-such-folder")
+    assert_one_clear_line(result, "cannot use the database", "/proc/no-such-folder")
+
+
+def test_an_unknown_log_level_is_refused(tmp_path: Path) -> None:
+    assert_one_clear_line(
+        run_bot(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, LOG_LEVEL="LOUD"), "LOG_LEVEL"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (f'TELEGRAM_BOT_TOKEN="{TOKEN}\n', ".env line 1: cannot read"),
+        (f"TELEGRAM_BOT_TOKEN={TOKEN}\nDATABASE_URL\n", ".env line 2: DATABASE_URL has no"),
+        (f"TELEGRAM_BOT_TOKEN={TOKEN}\njust some words\n", ".env line 2: cannot read"),
+    ],
+    ids=["unclosed quote", "no value", "not a setting"],
+)
+def test_an_unreadable_env_line_is_named_not_skipped(
+    tmp_path: Path, content: str, needle: str
+) -> None:
+    """python-dotenv would skip such a line with a warning, and start without that setting."""
+    (tmp_path / ".env").write_text(content, encoding="utf-8")
+    result = run_bot(tmp_path)
+    assert_one_clear_line(result, needle)
+    assert result.returncode == 2
+
+
+def test_an_env_that_is_a_folder_is_reported(tmp_path: Path) -> None:
+    (tmp_path / ".env").mkdir()
+    assert_one_clear_line(run_bot(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN), ".env is not a file")

@@ -256,3 +256,22 @@ def test_random_paragraphs_survive_splitting_whole() -> None:
 def test_a_limit_too_small_for_any_text_is_refused() -> None:
     with pytest.raises(ValueError):
         to_chat_messages(report(body("正文")), limit=8)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1. " + "In 2026 we delivered 12 projects & reviewed <every> contract; " * 70,
+        "Deputy Director since 2023, leading 46 staff. " + "we reviewed every contract; " * 160,
+        "第一项：\n" + "完成重点项目12个，惠及师生2.3万人，" * 300,
+    ],
+    ids=["list number", "one early sentence", "one early line"],
+)
+def test_a_long_paragraph_is_not_cut_at_an_early_break_leaving_a_scrap(text: str) -> None:
+    """A cut prefers a line or sentence end, but not one so early that a few characters
+    ("1.") would go as a message of their own."""
+    messages = to_chat_messages(report(body(text)))
+    assert len(messages) > 1
+    assert all(utf16_len(m) <= LIMIT for m in messages)
+    assert all(utf16_len(m) >= LIMIT // 2 for m in messages[:-1])
+    assert "".join(visible(m) for m in messages).replace(" ", "") == text.replace(" ", "")

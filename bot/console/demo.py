@@ -83,7 +83,8 @@ async def run_demo(
         zone=settings.default_timezone,
         answer_limit=settings.max_answer_chars,
     )
-    db = Database(database_url or settings.database)
+    # A file of its own: the demo's console user must not mix with real cadres.
+    db = Database(database_url or f"sqlite+aiosqlite:///{settings.data_dir / 'demo.db'}")
     console = ConsoleSession(stdout, out_dir)
     person = Person(CONSOLE_USER.user_id, CONSOLE_USER.chat_id, language)
     try:

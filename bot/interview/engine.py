@@ -300,7 +300,12 @@ _SENTENCE_END = "。！？；….!?;"
 
 
 def join_addition(answer: str, addition: str, language: str) -> str:
-    """An answer completed by its follow-up, read as one passage."""
+    """An answer completed by its follow-up, read as one passage.
+
+    A cadre who retypes the whole answer (the first words included) means it to replace it.
+    """
+    if answer.strip() in addition:
+        return addition
     if answer.endswith(tuple(_SENTENCE_END)):
         separator = "" if language == "zh" else " "
     else:

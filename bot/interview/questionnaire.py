@@ -15,6 +15,7 @@ Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
 _ID = r"^[a-z][a-z0-9_]{0,31}$"
+MAX_QUESTIONS = 60  # Telegram allows 100 buttons per message
 
 
 class QuestionnaireError(ValueError):
@@ -70,6 +71,8 @@ class Questionnaire(BaseModel):
     def _unique_ids(self) -> Questionnaire:
         section_ids = [s.id for s in self.sections]
         question_ids = [q.id for s in self.sections for q in s.questions]
+        if len(question_ids) > MAX_QUESTIONS:
+            raise ValueError(f"at most {MAX_QUESTIONS} questions (one button each in /status)")
         for kind, ids in (("section", section_ids), ("question", question_ids)):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:

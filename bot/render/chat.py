@@ -31,6 +31,7 @@ _MIN_LIMIT = len("<b>&amp;</b>")
 # Full-width terminators end a sentence on their own; an ASCII one not before a digit ("98.6").
 # Closing quotes and brackets stay with their sentence.
 _SENTENCE_END = re.compile(r"(?:[。！？]|[.!?](?!\d))[”’\"'）)」』]*")
+_CLAUSE_MARKS = ("，", "；", "、", "：", ";", ",", ":")
 _JOINERS = frozenset("\u200d\ufe0e\ufe0f")
 
 
@@ -115,20 +116,25 @@ def _escaped_cost(char: str) -> int:
 
 
 def _cut_point(text: str, start: int, end: int) -> int:
-    """Where to cut in text[start:end]: after a line, else a sentence, else a space, else hard."""
+    """Where to cut in text[start:end]: after a line, else a sentence, else a clause, else at
+    a space, whichever first leaves the piece at least half full; else a hard cut. (The only
+    sentence end may be the "1." of a list item: cutting there sends two characters alone.)"""
     # Only cut after something visible, so that no piece is blank.
     first_visible = _skip_spaces(text, start, end)
     if first_visible == end:
         return end
-    line = text.rfind("\n", first_visible, end)
-    if line >= first_visible:
-        return _skip_spaces(text, line + 1, end)
-    sentence = _last_sentence_end(text, first_visible, end)
-    if sentence is not None:
-        return _skip_spaces(text, sentence, end)
-    for index in range(end - 1, first_visible, -1):
-        if text[index].isspace():
-            return _skip_spaces(text, index, end)
+    half = first_visible + (end - first_visible) // 2
+    line = text.rfind("\n", half, end)
+    clause = max(text.rfind(mark, half, end) for mark in _CLAUSE_MARKS)
+    space = next((i for i in range(end - 1, half, -1) if text[i].isspace()), -1)
+    for cut in (
+        line + 1 if line >= half else None,
+        _last_sentence_end(text, half, end),
+        clause + 1 if clause >= half else None,
+        space if space > half else None,
+    ):
+        if cut is not None and cut > first_visible:
+            return _skip_spaces(text, cut, end)
     return _hard_cut(text, first_visible, end)
 
 

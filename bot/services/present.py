@@ -200,7 +200,7 @@ class Presenter:
         )
         buttons = tuple(
             (Button(q.label, Action(Act.JUMP, self.interview_id, q.id)),)
-            for q in missing[:8]
+            for q in missing
             if q.id != self.state.current
         )
         if self.state.current is not None:

@@ -16,6 +16,18 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened or reached; the message is one line for the operator."""
+
+    @classmethod
+    def of(cls, url: str, exc: BaseException) -> DatabaseUnavailable:
+        """The failure to use `url`, with the driver's own reason, password hidden."""
+        reason = getattr(exc, "orig", None) or exc
+        first_line = (str(reason).strip().splitlines() or [type(reason).__name__])[0]
+        shown = make_url(url).render_as_string(hide_password=True)
+        return cls(f"cannot use the database {shown}: {first_line}")
+
+
 def is_sqlite(url: str) -> bool:
     """Whether the URL names a SQLite database."""
     return make_url(url).get_backend_name() == "sqlite"
@@ -49,7 +61,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if is_sqlite(url):
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable.of(url, exc) from exc
         engine = create_async_engine(url, echo=echo)
         _prepare_sqlite(engine)
         return engine

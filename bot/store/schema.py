@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -9,8 +11,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.store.db import Database
+from bot.store.db import Database, DatabaseUnavailable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATE_COMMAND = "python -m bot migrate"
@@ -39,7 +42,7 @@ async def current_revision(db: Database) -> str | None:
     def read(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
-    async with db.engine.connect() as connection:
+    async with _reaching(db), db.engine.connect() as connection:
         return await connection.run_sync(read)
 
 
@@ -51,8 +54,17 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with db.engine.begin() as connection:
+    async with _reaching(db), db.engine.begin() as connection:
         await connection.run_sync(run)
+
+
+@asynccontextmanager
+async def _reaching(db: Database) -> AsyncIterator[None]:
+    """The first contact with the database at start-up: its failures become one line."""
+    try:
+        yield
+    except (OSError, SQLAlchemyError) as exc:
+        raise DatabaseUnavailable.of(db.url, exc) from exc
 
 
 async def ensure_current(db: Database, *, auto_migrate: bool) -> None:
