@@ -166,5 +166,8 @@ def load_catalogue(prompts_dir: Path) -> Catalogue:
             )
         found[(questionnaire.report_type, questionnaire.language)] = questionnaire
     if not found:
-        raise QuestionnaireError(f"no questionnaires found under {prompts_dir}")
+        raise QuestionnaireError(
+            f"no questionnaires found under {prompts_dir}: set PROMPTS_DIR to the prompts/ "
+            "folder, or install from the source tree with `pip install -e .`"
+        )
     return Catalogue(found)
