@@ -10,7 +10,7 @@ from pathlib import Path
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, async_database_url, load_settings
 from bot.interview.questionnaire import QuestionnaireError
 from bot.render.messages import MessagesError
 from bot.store.db import DatabaseUnavailable
@@ -82,7 +82,13 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "demo":
         from bot.console.demo import run_demo
 
-        return await run_demo(settings, language=args.lang, out_dir=args.out, database_url=args.db)
+        try:
+            database_url = async_database_url(args.db) if args.db else None
+        except ValueError as exc:
+            raise ConfigError(f"--db: {exc}") from None
+        return await run_demo(
+            settings, language=args.lang, out_dir=args.out, database_url=database_url
+        )
     from bot.telegram.runner import run_polling
 
     await run_polling(settings)

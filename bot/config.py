@@ -36,6 +36,22 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message is one line for the operator."""
 
 
+def async_database_url(value: str) -> str:
+    """The URL with our async driver; the usual spellings (postgres://, sqlite:///) are
+    accepted. ValueError, in one line, for anything we cannot use."""
+    value = value.strip()
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value.removeprefix("postgres://")
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(f"not a database URL; {_DATABASE_FORMS}") from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend not in _ASYNC_DRIVERS or driver not in _ASYNC_DRIVERS[backend][1]:
+        raise ValueError(f"{url.drivername} is not supported; {_DATABASE_FORMS}")
+    return url.set(drivername=_ASYNC_DRIVERS[backend][0]).render_as_string(hide_password=False)
+
+
 class Settings(BaseSettings):
     """Every setting of the bot; see `.env.example` for what each one means."""
 
@@ -67,20 +83,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        """Accept the usual spellings (postgres://, sqlite:///) and use our async drivers."""
-        value = value.strip()
-        if not value:
-            return value
-        if value.startswith("postgres://"):
-            value = "postgresql://" + value.removeprefix("postgres://")
-        try:
-            url = make_url(value)
-        except ArgumentError:
-            raise ValueError(f"not a database URL; {_DATABASE_FORMS}") from None
-        backend, _, driver = url.drivername.partition("+")
-        if backend not in _ASYNC_DRIVERS or driver not in _ASYNC_DRIVERS[backend][1]:
-            raise ValueError(f"{url.drivername} is not supported; {_DATABASE_FORMS}")
-        return url.set(drivername=_ASYNC_DRIVERS[backend][0]).render_as_string(hide_password=False)
+        return async_database_url(value) if value.strip() else ""
 
     @field_validator("log_level")
     @classmethod

@@ -90,3 +90,22 @@ def test_the_demo_resumes_where_it_stopped(tmp_path: Path) -> None:
         check=True,
     )
     assert "Welcome back" in again.stdout and "Section 2/4 · Question 3/11" in again.stdout
+
+
+def test_lang_answers_the_language_question_and_db_takes_a_plain_sqlite_url(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--lang", "en", "--db", "sqlite:///own.db"],
+        input="Jane Smith\nDeputy Director\nCity Housing Department\n/1\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Section 1/4 · Question 1/11" in result.stdout
+    assert (tmp_path / "own.db").exists()
+    assert result.stderr == ""  # no log lines in the terminal the user reads

@@ -22,7 +22,7 @@ from bot.services import conversation
 from bot.services.conversation import Command, Out
 from bot.services.drafts import lay_out
 from bot.services.people import Person
-from bot.services.replies import Action, Reply
+from bot.services.replies import Act, Action, Reply
 from bot.services.resources import Resources, load_resources
 from bot.store.db import Database
 from bot.store.schema import ensure_current
@@ -95,6 +95,15 @@ async def run_demo(
                 session, res=res, person=person, update_id=None, now=clock()
             )
         console.show(lay_out(res, outcome))
+        chosen = Action(Act.LANGUAGE, arg=language) if language else None
+        if chosen in console.buttons:
+            # --lang answers the language question a newcomer is asked.
+            assert chosen is not None
+            async with db.session() as session:
+                outcome = await conversation.press(
+                    session, res=res, person=person, update_id=None, action=chosen, now=clock()
+                )
+            console.show(lay_out(res, outcome))
         for line in stdin:
             entry = line.rstrip("\n")
             if not stdin.isatty():
