@@ -102,7 +102,8 @@ def interview_steps(user_id: int, transport: BenchRequest) -> list[Step]:
     ]
     for question in q.questions:
         for i in range(2 if question.multiple else 1):
-            steps.append(lambda i=i: u.text(f"{answer}（{i}）"))
+            # Each answer distinct: an exact repeat of the previous one is taken for a resend.
+            steps.append(lambda i=i, qid=question.id: u.text(f"{answer}（{qid} {i}）"))
         if question.multiple:
             steps.append(lambda: u.press(transport.button(user_id, "v1:next:")))
     return steps
@@ -178,6 +179,9 @@ async def run_ours(cadres: int, database: str | None, concurrency: int) -> dict[
                 plans = [interview_steps(10_000 + i, transport) for i in range(cadres)]
                 times, last, elapsed = await drive(process, plans, concurrency)
             await deps_of_app(app).db.dispose()
+            # Every interview must really have ended in a draft, or the figures mean nothing.
+            if transport.documents != cadres:
+                raise SystemExit(f"{transport.documents} drafts for {cadres} cadres")
             completing = set(last)
             return summary("debrief", times, elapsed) | {
                 "completion_p50_ms": statistics.median(last) * 1000,

@@ -29,6 +29,7 @@ class BenchRequest(BaseRequest):
     def __init__(self, *, keep_buttons: bool = True) -> None:
         self.keep_buttons = keep_buttons  # off when measuring memory: it grows per chat
         self.calls = 0
+        self.documents = 0
         self.message_id = 0
         self.buttons: dict[int, list[tuple[str, str]]] = {}
 
@@ -58,6 +59,7 @@ class BenchRequest(BaseRequest):
         if api_method == "getMe":
             result: Any = BOT
         elif api_method in ("sendMessage", "sendDocument"):
+            self.documents += api_method == "sendDocument"
             result = self._message(params)
         else:
             result = True

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from sqlmodel import select
 
 from bot.config import Settings
@@ -18,6 +21,15 @@ from tests.utils.telegram import FakeTelegram
 
 def poller(tg: FakeTelegram) -> InboxPoller:
     return InboxPoller(tg.app, tg.deps, timeout=0)
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait until `check()` holds (the poller runs concurrently), or fail."""
+    for _ in range(int(seconds / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never held")
 
 
 async def inbox_ids(db: Database) -> list[int]:
@@ -44,10 +56,10 @@ async def test_drain_hands_each_stored_update_to_the_bot_once_in_order(
         tg.api.push_update(updates.text_update(42, text))
     p = poller(tg)
     await p.fetch_once()
-    assert await p.drain_once() == 1
+    await p.drain_all()
     assert await inbox_ids(db) == []
     assert "述职助手" in tg.api.texts(42)[0]
-    assert await p.drain_once() == 0
+    assert await p.drain_once() == 0  # nothing left to start a worker for
 
 
 async def test_an_update_redelivered_after_a_crash_is_applied_once(
@@ -60,13 +72,13 @@ async def test_an_update_redelivered_after_a_crash_is_applied_once(
         answer_id = api.push_update(updates.text_update(42, answer_for("post")))
         first = poller(tg)
         await first.fetch_once()
-        await first.drain_once()  # handled, but the crash comes before the offset moves
+        await first.drain_all()  # handled, but the crash comes before the offset moves
     assert answer_id in api.pending_update_ids()
 
     async with FakeTelegram.running(settings, api, clock) as tg:
         second = poller(tg)
         await second.fetch_once()  # Telegram serves the unconfirmed update again
-        await second.drain_once()
+        await second.drain_all()
         await second.fetch_once()
     assert api.pending_update_ids() == []
     assert await answers_of(db, 42) == {"post": [answer_for("post")]}
@@ -80,7 +92,8 @@ async def test_updates_of_different_cadres_are_all_handled_in_one_drain(
         tg.api.push_update(updates.text_update(user_id, "/start"))
     p = poller(tg)
     await p.fetch_once()
-    assert await p.drain_once() == 20
+    assert await p.drain_once() == 20  # a worker per cadre, all at once
+    await p.drain_all()
     assert all(tg.api.texts(user_id) for user_id in range(1, 21))
 
 
@@ -126,7 +139,7 @@ async def test_an_update_whose_handler_fails_is_kept_aside_and_the_user_told(
                 assert row is not None
                 row.payload = '{"update_id": "not a number"'
                 await session.commit()
-            await p.drain_once()
+            await p.drain_all()
         finally:
             async with db.engine.begin() as connection:
                 await connection.execute(text("ALTER TABLE answer_gone RENAME TO answer"))
@@ -138,3 +151,97 @@ async def test_an_update_whose_handler_fails_is_kept_aside_and_the_user_told(
         (failing, True),
         (unreadable, True),
     ]
+
+
+async def test_a_reply_lost_after_the_answer_was_saved_is_not_reported_as_a_failure(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """Telegram is down when the acknowledgement goes out: the answer is saved, so the
+    update is handled (not set aside with "try again"), and the cadre who sends the same
+    answer again is told it is already saved instead of it landing on the next question."""
+    user = tg.user(42)
+    await user.registers()
+    await user.starts_report("年度述职报告")
+    tg.api.fail_sends(1000)
+    tg.api.push_update(updates.text_update(42, answer_for("post")))
+    p = poller(tg)
+    await p.fetch_once()
+    await p.drain_all()
+    tg.api.fail_sends(0)  # Telegram is back
+    assert await inbox_ids(db) == []
+    assert not any("出了点问题" in t for t in user.texts)
+    replies = await user.says(answer_for("post"))
+    assert "已经保存过了" in replies[0] and "第 2/11 题" in replies[-1]
+    assert await answers_of(db, 42) == {"post": [answer_for("post")]}
+
+
+async def test_polling_goes_on_after_storing_fetched_updates_failed(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """A database failure while storing confirms nothing: the same updates are fetched
+    again and handled once the database is back, and the process never stops polling."""
+    from sqlalchemy import text
+
+    user = tg.user(42)
+    p = InboxPoller(tg.app, tg.deps, timeout=1)
+    stop = asyncio.Event()
+    async with db.engine.begin() as connection:  # a real failure: the table is gone
+        await connection.execute(text("ALTER TABLE inbox_update RENAME TO inbox_gone"))
+    running = asyncio.create_task(p.run(stop))
+    try:
+        first = tg.api.push_update(updates.text_update(42, "/start"))
+        await asyncio.sleep(1.5)
+        assert not user.texts and first in tg.api.pending_update_ids()
+        async with db.engine.begin() as connection:
+            await connection.execute(text("ALTER TABLE inbox_gone RENAME TO inbox_update"))
+        await eventually(lambda: bool(user.texts))
+        assert "述职助手" in user.texts[0]
+        assert not running.done()
+    finally:
+        stop.set()
+        await running
+
+
+async def test_a_dedup_record_is_kept_while_its_update_is_still_in_the_inbox(
+    tg: FakeTelegram, db: Database, clock: FakeClock
+) -> None:
+    """A process killed after applying an update but before removing it from the inbox
+    leaves both records; pruning must not forget the first while the second is there."""
+    from datetime import timedelta
+
+    from bot.store.queries import forget_processed_updates
+
+    user = tg.user(42)
+    await user.registers()
+    await user.starts_report("年度述职报告")
+    update_id = tg.api.push_update(updates.text_update(42, answer_for("post")))
+    p = poller(tg)
+    await p.fetch_once()
+    await user.sends(updates.text_update(42, answer_for("post"), update_id=update_id))
+    clock.advance(days=8)
+    async with db.session() as session:
+        await forget_processed_updates(session=session, before=clock() - timedelta(days=7))
+    await p.drain_all()  # the row applied before the "crash" comes round again
+    assert await answers_of(db, 42) == {"post": [answer_for("post")]}
+    assert await current_question(db, 42) == "tasks"
+
+
+async def test_a_cadre_with_a_backlog_does_not_hold_up_a_newcomer(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """Each cadre's updates are served by a worker of their own: one who arrives while
+    another's long queue is being worked through is answered at once, not after it."""
+    for _ in range(40):
+        tg.api.push_update(updates.text_update(1, "/help"))
+    p = InboxPoller(tg.app, tg.deps, timeout=1)
+    stop = asyncio.Event()
+    running = asyncio.create_task(p.run(stop))
+    try:
+        await eventually(lambda: bool(tg.api.texts(1)))
+        tg.api.push_update(updates.text_update(2, "/start"))
+        await eventually(lambda: bool(tg.api.texts(2)))
+        backlog = len(await inbox_ids(db))
+        assert backlog > 0, "the first cadre's queue was already done: no backlog to pass"
+    finally:
+        stop.set()
+        await running

@@ -232,3 +232,18 @@ def test_substance_checks_find_figures_but_not_set_phrases() -> None:
     for text in ("一年来工作很努力", "做出一个重要决定", "worked hard all year"):
         assert lacks_substance(results, text) is Lack.FIGURE, text
     assert lacks_substance(QUESTIONNAIRE.question("post"), "局长") is Lack.LENGTH
+
+
+def test_a_long_text_sent_again_is_recognised_as_a_resend_and_not_stored_twice() -> None:
+    item = "Built 12 schools for 9,000 pupils"
+    t = run(engine.Text(LONG_POST), engine.Text(LONG_POST))  # its reply was lost
+    assert t.outputs[0] == engine.Notice("already_saved", {"label": "Post"})
+    assert t.state.current == "results" and not t.state.entries("results")
+    t = run(engine.Text(item), engine.Text(item), state=t.state)
+    assert t.state.entries("results") == (item,)
+    assert t.outputs[0] == engine.Notice("already_saved", {"label": "Results"})
+
+
+def test_a_short_text_may_rightly_repeat() -> None:
+    t = run(engine.Text(LONG_POST), engine.Text("Saved 3%"), engine.Text("Saved 3%"))
+    assert t.state.entries("results") == ("Saved 3%", "Saved 3%")

@@ -266,7 +266,29 @@ def _pause(state: State) -> Transition:
     return Transition(replace(state, status=Status.PAUSED, editing=None), (Notice("paused"),))
 
 
+# A resent text this long is taken for a resend (its first reply was lost), not a new answer;
+# short ones ("无", "none") may rightly repeat.
+RESEND_MIN_CHARS = 20
+
+
+def _resent(q: Questionnaire, state: State, question: Question, text: str) -> str | None:
+    """The question a text was already saved under, if it is a resend: the same as an item
+    of this list, or as the previous answer while this question has none."""
+    if len(text) < RESEND_MIN_CHARS or state.awaiting_follow_up:
+        return None
+    if question.multiple and text in state.entries(question.id):
+        return question.id
+    previous = q.before(question.id)
+    if previous is not None and not state.entries(question.id) and text in state.entries(previous):
+        return previous
+    return None
+
+
 def _answer(q: Questionnaire, state: State, question: Question, text: str) -> Transition:
+    resent = _resent(q, state, question, text)
+    if resent is not None:
+        notice = Notice("already_saved", {"label": q.question(resent).label})
+        return _show(q, state, notice=notice)
     entries = state.entries(question.id)
     if state.awaiting_follow_up and entries:
         # The addition completes the entry the follow-up asked about.

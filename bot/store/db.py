@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,6 +28,22 @@ class DatabaseUnavailable(Exception):
         first_line = (str(reason).strip().splitlines() or [type(reason).__name__])[0]
         shown = make_url(url).render_as_string(hide_password=True)
         return cls(f"cannot use the database {shown}: {first_line}")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failure is the database being briefly out of reach (restarting, locked,
+    connection dropped), so that the same work can simply be tried again."""
+    if isinstance(error, OSError | TimeoutError | InterfaceError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if isinstance(error.orig, sqlite3.Error):
+        # SQLite reports mistakes ("no such table") as OperationalError too; only a lock is
+        # worth waiting out.
+        return any(word in str(error.orig).lower() for word in ("locked", "busy"))
+    return isinstance(error, OperationalError)
 
 
 def is_sqlite(url: str) -> bool:

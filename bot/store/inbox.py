@@ -40,7 +40,9 @@ async def pending_updates(*, session: AsyncSession, limit: int) -> list[InboxUpd
     return list((await session.exec(statement)).all())
 
 
-async def mark_handled(*, session: AsyncSession, update_ids: Sequence[int]) -> None:
+async def mark_handled(
+    *, session: AsyncSession, update_ids: Sequence[int], now: datetime | None = None
+) -> None:
     """Remove handled updates from the inbox."""
     if update_ids:
         await session.exec(delete(InboxUpdate).where(col(InboxUpdate.update_id).in_(update_ids)))
@@ -53,5 +55,15 @@ async def mark_failed(*, session: AsyncSession, update_id: int, now: datetime) -
         update(InboxUpdate)
         .where(col(InboxUpdate.update_id) == update_id)
         .values(failed_at=now, attempts=InboxUpdate.attempts + 1)
+    )
+    await session.commit()
+
+
+async def count_attempt(*, session: AsyncSession, update_id: int, now: datetime) -> None:
+    """Note one more try of an update that stays in the queue, to be tried again."""
+    await session.exec(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id) == update_id)
+        .values(attempts=InboxUpdate.attempts + 1)
     )
     await session.commit()

@@ -10,7 +10,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.db import insert_ignoring_duplicates
-from bot.store.models import Answer, Cadre, Draft, Interview, InterviewStatus, ProcessedUpdate
+from bot.store.models import (
+    Answer,
+    Cadre,
+    Draft,
+    InboxUpdate,
+    Interview,
+    InterviewStatus,
+    ProcessedUpdate,
+)
 
 
 async def claim_update(*, session: AsyncSession, update_id: int, now: datetime) -> bool:
@@ -131,8 +139,14 @@ async def mark_blocked(*, session: AsyncSession, chat_id: int, now: datetime) ->
 
 async def forget_processed_updates(*, session: AsyncSession, before: datetime) -> int:
     """Drop dedup records older than any redelivery (Telegram keeps updates for 24 hours)."""
+    # A record whose update is still in the inbox (claimed, but the process died before
+    # the row was settled) must stay, or that row would be applied a second time.
+    still_in_inbox = select(InboxUpdate.update_id)
     result = await session.exec(
-        delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < before)
+        delete(ProcessedUpdate).where(
+            col(ProcessedUpdate.processed_at) < before,
+            col(ProcessedUpdate.update_id).not_in(still_in_inbox),
+        )
     )
     await session.commit()
     return int(result.rowcount)

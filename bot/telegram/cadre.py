@@ -4,13 +4,14 @@ and sends what the service returns."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.services import conversation
@@ -21,6 +22,7 @@ from bot.telegram.callback_data import BadCallbackData, decode
 from bot.telegram.deps import Deps, deps_of
 from bot.telegram.send import send_replies
 
+log = logging.getLogger(__name__)
 Call = Callable[[AsyncSession, Deps, Person], Awaitable[Sequence[Out]]]
 
 
@@ -36,7 +38,13 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, call: Call) -
     person = person_of(update)
     async with deps.db.session() as session:
         outcome = await call(session, deps, person)
-    await send_replies(context.bot, deps, person.chat_id, lay_out(deps.res, outcome))
+    try:
+        await send_replies(context.bot, deps, person.chat_id, lay_out(deps.res, outcome))
+    except TelegramError:
+        # The update is applied and committed; failing it now would tell the cadre to try
+        # again, and a resent answer would land on the next question. The next message
+        # shows where they are (and a resent answer is recognised).
+        log.exception("update %s is applied but its reply could not be sent", update.update_id)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -76,7 +84,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     # Stop the button's spinner first. Telegram refuses an answer after about 15 seconds
     # (a press replayed from the inbox after a restart); that must not fail the press.
-    with contextlib.suppress(BadRequest):
+    with contextlib.suppress(TelegramError):
         await query.answer()
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE:
@@ -94,5 +102,5 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ),
     )
     # The pressed keyboard has done its job; removing it prevents a second tap.
-    with contextlib.suppress(BadRequest):
+    with contextlib.suppress(TelegramError):
         await query.edit_message_reply_markup(reply_markup=None)

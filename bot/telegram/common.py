@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import logging
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden
 from telegram.ext import ContextTypes
@@ -15,8 +15,9 @@ from bot.services import conversation
 from bot.services.drafts import lay_out
 from bot.services.replies import Reply
 from bot.services.resources import as_language
+from bot.store.db import is_transient
 from bot.telegram.cadre import person_of
-from bot.telegram.deps import deps_of
+from bot.telegram.deps import Deps, deps_of
 from bot.telegram.send import send_replies
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,20 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not isinstance(update, Update):
         return
     deps = deps_of(context)
-    deps.failed_updates.add(update.update_id)
+    error = context.error or RuntimeError("unknown failure")
+    deps.failed_updates[update.update_id] = error
+    if is_transient(error) or isinstance(error, Forbidden):
+        return  # the poller tries a transient failure again; a blocked chat cannot be told
+    await tell_about_failure(context.bot, deps, update)
+
+
+async def tell_about_failure(bot: Bot, deps: Deps, update: Update) -> None:
+    """Tell the sender their update failed and their saved answers are safe (best effort)."""
     chat = update.effective_chat
-    if chat is None or isinstance(context.error, Forbidden):
+    if chat is None:
         return
     text = deps.res.t(_language(update, deps.res.default_language), "error")
     try:
-        await context.bot.send_message(chat.id, html.unescape(text))
+        await bot.send_message(chat.id, html.unescape(text))
     except Exception:  # the error reply is best effort; the failure is already logged
         log.warning("could not tell chat %s about the failure", chat.id, exc_info=True)

@@ -26,7 +26,8 @@ class Deps:
     db: Database
     res: Resources
     clock: Callable[[], datetime] = utc_now
-    failed_updates: set[int] = field(default_factory=set)
+    # Update id -> what its handler raised; the poller reads and clears it.
+    failed_updates: dict[int, BaseException] = field(default_factory=dict)
 
 
 def install(bot_data: dict[object, object], deps: Deps) -> None:

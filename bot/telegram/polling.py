@@ -12,20 +12,32 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
-from bot.store.inbox import mark_failed, mark_handled, pending_updates, store_updates
+from bot.store.db import is_transient
+from bot.store.inbox import (
+    count_attempt,
+    mark_failed,
+    mark_handled,
+    pending_updates,
+    store_updates,
+)
 from bot.store.models import InboxUpdate
+from bot.telegram.common import tell_about_failure
 from bot.telegram.deps import Deps
 
 log = logging.getLogger(__name__)
 
-BATCH = 100
+# Rows read per look at the inbox; those of cadres already being served are passed over, so
+# the batch is large enough that one cadre's backlog cannot hide everyone else's updates.
+BATCH = 500
 PARALLEL_CHATS = 16
+MAX_ATTEMPTS = 5
 _MAX_BACKOFF = 30.0
 SHUTDOWN_GRACE = 20.0
 
@@ -38,23 +50,40 @@ class InboxPoller:
         self.deps = deps
         self.timeout = timeout
         self.offset: int | None = None
-        self._stored = asyncio.Event()
+        self._stored = asyncio.Event()  # the fetcher stored updates
+        self._settled = asyncio.Event()  # a cadre's worker finished
         self._polling = asyncio.Event()  # set once getUpdates answered: we own the inbox
+        self._limit = asyncio.Semaphore(PARALLEL_CHATS)
+        self._busy: set[object] = set()  # cadres whose worker is running
+        self._workers: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch and drain until `stop` is set; updates being handled then are finished."""
-        fetch = asyncio.create_task(self._fetch_loop(stop), name="fetch")
-        drain = asyncio.create_task(self._drain_loop(stop), name="drain")
+        self._stop = stop
+        loops = {
+            asyncio.create_task(self._fetch_loop(stop), name="fetch"),
+            asyncio.create_task(self._drain_loop(stop), name="drain"),
+        }
+        stopped = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
+            done, _ = await asyncio.wait({stopped, *loops}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done & loops:
+                # The loops catch what they can recover from; ending means a bug. Stop
+                # rather than run on without fetching or draining.
+                log.critical("the %s loop ended: %r; stopping", task.get_name(), task.exception())
         finally:
+            stop.set()
             # An interrupted fetch stored nothing and confirmed nothing: Telegram resends it.
-            fetch.cancel()
-            try:
-                await asyncio.wait_for(drain, SHUTDOWN_GRACE)
-            except TimeoutError:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, stopped, return_exceptions=True)
+            if self._workers and not await self._workers_done(SHUTDOWN_GRACE):
                 log.warning("stopped while handling updates; they stay in the inbox")
-            await asyncio.gather(fetch, return_exceptions=True)
+
+    async def _workers_done(self, seconds: float) -> bool:
+        _, pending = await asyncio.wait(set(self._workers), timeout=seconds)
+        return not pending
 
     async def fetch_once(self) -> int:
         """One getUpdates call; the updates are committed to the inbox before the next call
@@ -75,25 +104,39 @@ class InboxPoller:
         return len(updates)
 
     async def drain_once(self) -> int:
-        """Handle every update in the inbox; returns how many were taken."""
+        """Start a worker for each cadre with stored updates and no worker running; returns
+        how many workers were started. A slow cadre holds up only their own updates."""
         async with self.deps.db.session() as session:
             rows = await pending_updates(session=session, limit=BATCH)
-        if not rows:
-            return 0
-        by_chat: dict[object, list[tuple[InboxUpdate, Update | None]]] = defaultdict(list)
+        by_cadre: dict[object, list[tuple[InboxUpdate, Update | None]]] = defaultdict(list)
         for row in rows:
             update = self._read(row)
             key = update.effective_user.id if update and update.effective_user else row.update_id
-            by_chat[key].append((row, update))
-        limit = asyncio.Semaphore(PARALLEL_CHATS)
+            if key not in self._busy:
+                by_cadre[key].append((row, update))
+        for cadre, cadre_rows in by_cadre.items():
+            self._busy.add(cadre)
+            worker = asyncio.create_task(self._work(cadre, cadre_rows), name=f"cadre {cadre}")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        return len(by_cadre)
 
-        async def handle_chat(chat_rows: Sequence[tuple[InboxUpdate, Update | None]]) -> None:
-            async with limit:
-                for row, update in chat_rows:
-                    await self._handle(row, update)
+    async def drain_all(self) -> None:
+        """Drain until the inbox is empty and every worker has finished (tests, benchmarks)."""
+        while await self.drain_once() or self._workers:
+            await asyncio.wait(set(self._workers))
 
-        await asyncio.gather(*(handle_chat(chat_rows) for chat_rows in by_chat.values()))
-        return len(rows)
+    async def _work(self, key: object, rows: Sequence[tuple[InboxUpdate, Update | None]]) -> None:
+        """One cadre's updates, strictly in order; one that will be retried holds back the
+        rest, so a later message is never applied before an earlier one."""
+        try:
+            async with self._limit:
+                for row, update in rows:
+                    if self._stop.is_set() or not await self._handle(row, update):
+                        break
+        finally:
+            self._busy.discard(key)
+            self._settled.set()
 
     def _read(self, row: InboxUpdate) -> Update | None:
         """The stored update, or None (kept aside) if this version cannot read it."""
@@ -103,18 +146,40 @@ class InboxPoller:
             log.exception("update %s cannot be read; kept aside", row.update_id)
             return None
 
-    async def _handle(self, row: InboxUpdate, update: Update | None) -> None:
-        """Hand one update to the Application (one cadre's in order), then settle its row."""
+    async def _handle(self, row: InboxUpdate, update: Update | None) -> bool:
+        """Hand one update to the Application and settle its row. False when it is to be
+        tried again later (the database was briefly out of reach)."""
         if update is None:
-            self.deps.failed_updates.add(row.update_id)
-        else:
-            await self.app.process_update(update)
-        async with self.deps.db.session() as session:
-            if row.update_id in self.deps.failed_updates:
-                self.deps.failed_updates.discard(row.update_id)
-                await mark_failed(session=session, update_id=row.update_id, now=self.deps.clock())
-            else:
-                await mark_handled(session=session, update_ids=[row.update_id])
+            await self._settle(mark_failed, update_id=row.update_id)
+            return True
+        await self.app.process_update(update)
+        error = self.deps.failed_updates.pop(row.update_id, None)
+        if error is None:
+            await self._settle(mark_handled, update_ids=[row.update_id])
+            return True
+        if is_transient(error) and row.attempts + 1 < MAX_ATTEMPTS:
+            log.warning("update %s will be tried again (%s)", row.update_id, error)
+            await self._settle(count_attempt, update_id=row.update_id)
+            await _sleep(self._stop, min(2.0**row.attempts, _MAX_BACKOFF))
+            return False
+        if is_transient(error):
+            await tell_about_failure(self.app.bot, self.deps, update)
+        await self._settle(mark_failed, update_id=row.update_id)
+        return True
+
+    async def _settle(self, write: Callable[..., Awaitable[None]], **params: Any) -> None:
+        """Record an update's outcome, retrying while the database is out of reach. If it
+        never gets through, the row is handled again later: the service applies it once."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                async with self.deps.db.session() as session:
+                    await write(session=session, now=self.deps.clock(), **params)
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("recording an update's outcome failed (%s); retrying", exc)
+                await _sleep(self._stop, min(2.0**attempt, _MAX_BACKOFF))
 
     async def _fetch_loop(self, stop: asyncio.Event) -> None:
         backoff = 1.0
@@ -122,26 +187,25 @@ class InboxPoller:
             try:
                 await self.fetch_once()
                 backoff = 1.0
+                continue
             except InvalidToken:
                 log.critical("Telegram rejected the bot token; stopping")
                 stop.set()
+                return
             except RetryAfter as exc:
-                await _sleep(
-                    stop,
-                    float(
-                        exc.retry_after
-                        if isinstance(exc.retry_after, int)
-                        else exc.retry_after.total_seconds()
-                    ),
-                )
+                wait = exc.retry_after
+                await _sleep(stop, float(wait if isinstance(wait, int) else wait.total_seconds()))
+                continue
             except Conflict:
                 log.warning("another instance is polling this bot; waiting %.0f s", backoff)
-                await _sleep(stop, backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF)
             except (TimedOut, NetworkError) as exc:
                 log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
-                await _sleep(stop, backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF)
+            except Exception:
+                # Storing failed (the database is out of reach, say): nothing was confirmed,
+                # so the same updates come again with the same offset.
+                log.exception("fetching updates failed; retrying in %.0f s", backoff)
+            await _sleep(stop, backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF)
 
     async def _drain_loop(self, stop: asyncio.Event) -> None:
         # Only the instance that polls drains, so two instances never handle one update.
@@ -150,23 +214,24 @@ class InboxPoller:
                 return
             await _wait_any(self._polling, stop, seconds=60.0)
         while not stop.is_set():
-            self._stored.clear()  # before looking, so a store during the look is not missed
+            # Cleared before looking, so a store or a finished worker during the look counts.
+            self._stored.clear()
+            self._settled.clear()
             try:
-                if await self.drain_once():
-                    continue
+                await self.drain_once()
             except Exception:
-                log.exception("draining the inbox failed; retrying")
+                log.exception("reading the inbox failed; retrying")
                 await _sleep(stop, 1.0)
                 continue
-            await _wait_any(self._stored, stop, seconds=5.0)
+            await _wait_any(self._stored, stop, self._settled, seconds=5.0)
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    await _wait_any(stop, stop, seconds=seconds)
+    await _wait_any(stop, seconds=seconds)
 
 
-async def _wait_any(event: asyncio.Event, stop: asyncio.Event, *, seconds: float) -> None:
-    waiters = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())}
+async def _wait_any(*events: asyncio.Event, seconds: float) -> None:
+    waiters = {asyncio.ensure_future(event.wait()) for event in events}
     _, pending = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     for waiter in pending:
         waiter.cancel()

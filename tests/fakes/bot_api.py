@@ -434,6 +434,7 @@ class FakeBotApi:
         # fault injection
         self._sends_held = False
         self._queries_expired = False
+        self._failing_sends = 0
         self._attempted_sends = 0
         self._blocked_sends = 0
         self._abandoned_sends = 0
@@ -504,6 +505,9 @@ class FakeBotApi:
                 return self._record(method, params, files, ApiError(404, "Not Found"))
             if name == "getUpdates" and not block and self._would_wait(params):
                 raise WouldBlock(name)
+            if name in HELD_METHODS and self._failing_sends:
+                self._failing_sends -= 1
+                return self._record(name, params, files, ApiError(502, "Bad Gateway"))
             if name in HELD_METHODS and self._sends_held:
                 if not block:
                     raise WouldBlock(name)
@@ -734,6 +738,11 @@ class FakeBotApi:
         """From now on, sends and edits wait (counted in attempted_sends) until released."""
         with self._cond:
             self._sends_held = True
+
+    def fail_sends(self, count: int) -> None:
+        """The next `count` sends and edits get 502 Bad Gateway, as when Telegram is down."""
+        with self._cond:
+            self._failing_sends = count
 
     def expire_callback_queries(self) -> None:
         """From now on answerCallbackQuery is refused, as Telegram refuses one answered
