@@ -27,6 +27,7 @@ from bot.store.inbox import (
     pending_updates,
     store_updates,
 )
+from bot.store.lease import Lease, polling_lease
 from bot.store.models import InboxUpdate
 from bot.telegram.common import tell_about_failure
 from bot.telegram.deps import Deps
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 PARALLEL_CHATS = 16
 MAX_ATTEMPTS = 5
+LEASE_CHECK_SECONDS = 2.0
 _MAX_BACKOFF = 30.0
 SHUTDOWN_GRACE = 20.0
 
@@ -52,6 +54,7 @@ class InboxPoller:
         self.offset: int | None = None
         self._stored = asyncio.Event()  # the fetcher stored updates
         self._settled = asyncio.Event()  # a cadre's worker finished
+        self._owner = asyncio.Event()  # this instance holds the polling lease
         self._polling = asyncio.Event()  # set once getUpdates answered: we own the inbox
         self._limit = asyncio.Semaphore(PARALLEL_CHATS)
         self._busy: set[object] = set()  # cadres whose worker is running
@@ -61,7 +64,9 @@ class InboxPoller:
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch and drain until `stop` is set; updates being handled then are finished."""
         self._stop = stop
+        lease = polling_lease(self.deps.db, self.app.bot.id)
         loops = {
+            asyncio.create_task(self._lease_loop(stop, lease), name="lease"),
             asyncio.create_task(self._fetch_loop(stop), name="fetch"),
             asyncio.create_task(self._drain_loop(stop), name="drain"),
         }
@@ -80,6 +85,7 @@ class InboxPoller:
             await asyncio.gather(*loops, stopped, return_exceptions=True)
             if self._workers and not await self._workers_done(SHUTDOWN_GRACE):
                 log.warning("stopped while handling updates; they stay in the inbox")
+            await lease.release()
 
     async def _workers_done(self, seconds: float) -> bool:
         _, pending = await asyncio.wait(set(self._workers), timeout=seconds)
@@ -181,9 +187,31 @@ class InboxPoller:
                 log.warning("recording an update's outcome failed (%s); retrying", exc)
                 await _sleep(self._stop, min(2.0**attempt, _MAX_BACKOFF))
 
+    async def _lease_loop(self, stop: asyncio.Event, lease: Lease) -> None:
+        """Take the polling lease, or wait as a standby until its holder is gone."""
+        waiting_said = False
+        while not stop.is_set():
+            try:
+                if not self._owner.is_set() and await lease.try_acquire():
+                    log.info("this instance holds the polling lease")
+                    self._owner.set()
+                elif not self._owner.is_set() and not waiting_said:
+                    log.warning("another instance is polling this bot; this one stands by")
+                    waiting_said = True
+                elif self._owner.is_set() and not await lease.alive():
+                    log.warning("the polling lease was lost; standing by to take it again")
+                    self._owner.clear()
+                    self._polling.clear()
+            except Exception:
+                log.exception("checking the polling lease failed; trying again")
+            await _sleep(stop, LEASE_CHECK_SECONDS)
+
     async def _fetch_loop(self, stop: asyncio.Event) -> None:
         backoff = 1.0
         while not stop.is_set():
+            if not self._owner.is_set():
+                await _wait_any(self._owner, stop, seconds=60.0)
+                continue
             try:
                 await self.fetch_once()
                 backoff = 1.0
@@ -208,12 +236,12 @@ class InboxPoller:
             backoff = min(backoff * 2, _MAX_BACKOFF)
 
     async def _drain_loop(self, stop: asyncio.Event) -> None:
-        # Only the instance that polls drains, so two instances never handle one update.
-        while not self._polling.is_set():
-            if stop.is_set():
-                return
-            await _wait_any(self._polling, stop, seconds=60.0)
         while not stop.is_set():
+            if not self._polling.is_set():
+                # Only the instance that holds the lease and polls drains, so two instances
+                # never handle one update.
+                await _wait_any(self._polling, stop, seconds=60.0)
+                continue
             # Cleared before looking, so a store or a finished worker during the look counts.
             self._stored.clear()
             self._settled.clear()
