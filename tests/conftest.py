@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.store.db import Database, create_engine
-from bot.store.schema import upgrade
+from bot.store.schema import head_revision, upgrade
 from tests.fakes.bot_api import FakeBotApi
 from tests.utils.clock import FakeClock
 from tests.utils.telegram import FakeTelegram
@@ -82,6 +82,12 @@ async def database_url(pg_database: str | None, tmp_path: Path) -> AsyncIterator
     db = Database(pg_database)
     async with db.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE"))
+        # A test may have moved the schema's recorded version; every test starts at head.
+        await conn.execute(text("DELETE FROM alembic_version"))
+        await conn.execute(
+            text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+            {"head": head_revision()},
+        )
     await db.dispose()
     yield pg_database
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
@@ -48,8 +49,8 @@ async def test_an_empty_database_is_refused_without_auto_migrate(tmp_path: Path)
 async def test_the_bot_refuses_to_start_on_an_outdated_schema(
     tmp_path: Path, database_url: str, db: Database
 ) -> None:
-    async with db.engine.begin() as connection:
-        await connection.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+    async with db.engine.begin() as connection:  # as if made before migrations were recorded
+        await connection.execute(text("DELETE FROM alembic_version"))
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -69,3 +70,30 @@ async def test_the_bot_refuses_to_start_on_an_outdated_schema(
     assert result.returncode == 3, result.stderr
     assert "run `python -m bot migrate`" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("auto_migrate", ["true", "false"])
+async def test_a_schema_only_a_newer_version_knows_is_refused_in_one_line(
+    tmp_path: Path, database_url: str, db: Database, auto_migrate: str
+) -> None:
+    async with db.engine.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = 'from_2030'"))
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "DATABASE_URL": database_url,
+        "AUTO_MIGRATE": auto_migrate,
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+    }
+    for command in ("run", "migrate"):
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot", command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 3, result.stderr
+        assert "from_2030" in result.stderr and "Traceback" not in result.stderr

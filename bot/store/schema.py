@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,8 +55,11 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with _reaching(db), db.engine.begin() as connection:
-        await connection.run_sync(run)
+    try:
+        async with _reaching(db), db.engine.begin() as connection:
+            await connection.run_sync(run)
+    except CommandError as exc:  # e.g. a revision only a newer version knows
+        raise SchemaOutdated(f"cannot upgrade the database schema: {exc}") from exc
 
 
 @asynccontextmanager
@@ -67,10 +71,24 @@ async def _reaching(db: Database) -> AsyncIterator[None]:
         raise DatabaseUnavailable.of(db.url, exc) from exc
 
 
+def known_revision(revision: str) -> bool:
+    """Whether our migrations include this revision."""
+    try:
+        return ScriptDirectory.from_config(alembic_config("")).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 async def ensure_current(db: Database, *, auto_migrate: bool) -> None:
     """Upgrade (when allowed) or raise SchemaOutdated naming the command to run."""
-    if await current_revision(db) == head_revision():
+    current = await current_revision(db)
+    if current == head_revision():
         return
+    if current is not None and not known_revision(current):
+        raise SchemaOutdated(
+            f"the database schema is at revision {current!r}, which this version does not "
+            "know (did a newer version upgrade it?); run that version, or restore a backup."
+        )
     if auto_migrate:
         await upgrade(db)
         return
