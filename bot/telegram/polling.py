@@ -58,6 +58,7 @@ class InboxPoller:
         self._polling = asyncio.Event()  # set once getUpdates answered: we own the inbox
         self._limit = asyncio.Semaphore(PARALLEL_CHATS)
         self._busy: set[object] = set()  # cadres whose worker is running
+        self._in_flight: set[int] = set()  # update ids handed to a worker
         self._workers: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
 
@@ -116,12 +117,15 @@ class InboxPoller:
             rows = await pending_updates(session=session, limit=BATCH)
         by_cadre: dict[object, list[tuple[InboxUpdate, Update | None]]] = defaultdict(list)
         for row in rows:
+            if row.update_id in self._in_flight:
+                continue  # its worker has it; no need to read it again
             update = self._read(row)
             key = update.effective_user.id if update and update.effective_user else row.update_id
             if key not in self._busy:
                 by_cadre[key].append((row, update))
         for cadre, cadre_rows in by_cadre.items():
             self._busy.add(cadre)
+            self._in_flight.update(row.update_id for row, _ in cadre_rows)
             worker = asyncio.create_task(self._work(cadre, cadre_rows), name=f"cadre {cadre}")
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
@@ -141,6 +145,7 @@ class InboxPoller:
                     if self._stop.is_set() or not await self._handle(row, update):
                         break
         finally:
+            self._in_flight.difference_update(row.update_id for row, _ in rows)
             self._busy.discard(key)
             self._settled.set()
 
