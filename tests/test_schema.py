@@ -51,22 +51,7 @@ async def test_the_bot_refuses_to_start_on_an_outdated_schema(
 ) -> None:
     async with db.engine.begin() as connection:  # as if made before migrations were recorded
         await connection.execute(text("DELETE FROM alembic_version"))
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "DATABASE_URL": database_url,
-        "AUTO_MIGRATE": "false",
-        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
-    }
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = await bot_command("run", tmp_path, database_url, auto_migrate="false")
     assert result.returncode == 3, result.stderr
     assert "run `python -m bot migrate`" in result.stderr
     assert "Traceback" not in result.stderr
@@ -78,6 +63,16 @@ async def test_a_schema_only_a_newer_version_knows_is_refused_in_one_line(
 ) -> None:
     async with db.engine.begin() as connection:
         await connection.execute(text("UPDATE alembic_version SET version_num = 'from_2030'"))
+    for command in ("run", "migrate"):
+        result = await bot_command(command, tmp_path, database_url, auto_migrate=auto_migrate)
+        assert result.returncode == 3, result.stderr
+        assert "from_2030" in result.stderr and "Traceback" not in result.stderr
+
+
+async def bot_command(
+    command: str, workdir: Path, database_url: str, *, auto_migrate: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bot <command>` on the test database; Telegram is never reached."""
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -85,15 +80,12 @@ async def test_a_schema_only_a_newer_version_knows_is_refused_in_one_line(
         "AUTO_MIGRATE": auto_migrate,
         "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
     }
-    for command in ("run", "migrate"):
-        result = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "bot", command],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 3, result.stderr
-        assert "from_2030" in result.stderr and "Traceback" not in result.stderr
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot", command],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
