@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, env_file_problems, load_settings
 from tests.conftest import TOKEN
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.http_server import BotApiServer
@@ -172,3 +172,10 @@ def test_an_unreadable_env_line_is_named_not_skipped(
 def test_an_env_that_is_a_folder_is_reported(tmp_path: Path) -> None:
     (tmp_path / ".env").mkdir()
     assert_one_clear_line(run_bot(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN), ".env is not a file")
+
+
+def test_the_example_settings_file_is_a_valid_env_file() -> None:
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    assert env_file_problems(example) == []
+    settings = load_settings(example)
+    assert settings.database.startswith("sqlite+aiosqlite:///")
