@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 
+from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from bot.config import Settings
@@ -245,3 +247,43 @@ async def test_a_cadre_with_a_backlog_does_not_hold_up_a_newcomer(
     finally:
         stop.set()
         await running
+
+
+async def test_stopping_mid_read_finishes_the_read_and_leaves_the_database_free(
+    tg: FakeTelegram, db: Database, database_url: str
+) -> None:
+    """The stop signal lands while the drain loop is inside its inbox query. The query is
+    finished, not cancelled: a connection cut off mid-call can keep SQLite's write lock, and
+    the update a worker is handling could then never be settled. Nothing is lost either:
+    the update is still in the inbox for the next start."""
+    from sqlalchemy import event
+
+    update_id = tg.api.push_update(updates.text_update(42, "/start"))
+    p = InboxPoller(tg.app, tg.deps, timeout=1)
+    stop = asyncio.Event()
+
+    def stop_while_reading_the_inbox(_conn: object, _cursor: object, statement: str, *_: object):
+        if statement.lstrip().upper().startswith("SELECT") and "inbox_update" in statement:
+            stop.set()
+
+    engine = tg.deps.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", stop_while_reading_the_inbox)
+    try:
+        await asyncio.wait_for(p.run(stop), timeout=60)
+    finally:
+        event.remove(engine, "before_cursor_execute", stop_while_reading_the_inbox)
+
+    if tg.deps.db.is_sqlite:
+        # Another writer gets the lock at once (timeout 0: a held lock fails right away).
+        path = make_url(database_url).database
+        assert path
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+    assert await inbox_ids(db) == [update_id]
+    await poller(tg).drain_all()
+    assert await inbox_ids(db) == []
+    assert len(tg.api.texts(42)) == 1 and "述职助手" in tg.api.texts(42)[0]

@@ -80,24 +80,23 @@ class InboxPoller:
                 log.critical("the %s loop ended: %r; stopping", task.get_name(), task.exception())
         finally:
             stop.set()
-            # An interrupted fetch stored nothing and confirmed nothing: Telegram resends it.
-            for task in loops:
-                task.cancel()
-            await asyncio.gather(*loops, stopped, return_exceptions=True)
-            if self._workers and not await self._workers_done(SHUTDOWN_GRACE):
+            # The loops end at their next wait, and workers after the update in hand. They
+            # are not cancelled: a task cancelled inside a database call can leave its
+            # connection holding SQLite's write lock, and the workers would wait behind it.
+            deadline = asyncio.get_running_loop().time() + SHUTDOWN_GRACE
+            loops_ended = await _ended(loops, deadline)
+            # Only now is the set of workers final: the drain loop starts no more.
+            if not (await _ended(set(self._workers), deadline) and loops_ended):
                 log.warning("stopped while handling updates; they stay in the inbox")
+            await stopped
             await lease.release()
-
-    async def _workers_done(self, seconds: float) -> bool:
-        _, pending = await asyncio.wait(set(self._workers), timeout=seconds)
-        return not pending
 
     async def fetch_once(self) -> int:
         """One getUpdates call; the updates are committed to the inbox before the next call
         (which carries the new offset, and so confirms them)."""
-        updates = await self.app.bot.get_updates(
-            offset=self.offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES
-        )
+        updates = await self._get_updates()
+        if updates is None:
+            return 0
         self._polling.set()
         if updates:
             async with self.deps.db.session() as session:
@@ -109,6 +108,26 @@ class InboxPoller:
             self.offset = updates[-1].update_id + 1
             self._stored.set()
         return len(updates)
+
+    async def _get_updates(self) -> tuple[Update, ...] | None:
+        """getUpdates, or None if the poller stops first. Giving a long poll up is safe: it
+        stored nothing and confirmed nothing, so Telegram sends the same updates again."""
+        call: asyncio.Task[tuple[Update, ...]] = asyncio.create_task(
+            self.app.bot.get_updates(
+                offset=self.offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES
+            )
+        )
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({call, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not call.done():
+                call.cancel()
+                await asyncio.wait({call})
+        if call.cancelled():
+            return None
+        return call.result()
 
     async def drain_once(self) -> int:
         """Start a worker for each cadre with stored updates and no worker running; returns
@@ -257,6 +276,19 @@ class InboxPoller:
                 await _sleep(stop, 1.0)
                 continue
             await _wait_any(self._stored, stop, self._settled, seconds=5.0)
+
+
+async def _ended(tasks: set[asyncio.Task[None]], deadline: float) -> bool:
+    """Wait for the tasks to end; any still running at the loop time `deadline` is
+    cancelled (the process is stopping: what it had not committed is rolled back)."""
+    if not tasks:
+        return True
+    timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return not pending
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
