@@ -6,11 +6,14 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy.engine import make_url
 from sqlmodel import select
+from telegram import Update
+from telegram.ext import TypeHandler
 
 from bot.config import Settings
-from bot.store.db import Database
+from bot.store.db import Database, is_sqlite, is_transient
 from bot.store.models import InboxUpdate
 from bot.telegram.polling import InboxPoller
 from tests.fakes.bot_api import FakeBotApi
@@ -287,3 +290,50 @@ async def test_stopping_mid_read_finishes_the_read_and_leaves_the_database_free(
     await poller(tg).drain_all()
     assert await inbox_ids(db) == []
     assert len(tg.api.texts(42)) == 1 and "述职助手" in tg.api.texts(42)[0]
+
+
+async def test_an_update_that_meets_a_locked_database_is_applied_later_and_in_order(
+    settings: Settings, api: FakeBotApi, clock: FakeClock, database_url: str, db: Database
+) -> None:
+    """Another process holds SQLite's write lock past the busy timeout. The cadre's update is
+    not failed with "try again": it stays in the inbox and is tried again once the lock is
+    gone, and their next update waits behind it, so both are applied once and in order."""
+    if not is_sqlite(database_url):
+        pytest.skip("SQLite's write lock")
+    async with FakeTelegram.running(settings, api, clock, allow_errors=True) as tg:
+        user = tg.user(42)
+        await user.registers()
+        await user.starts_report("年度述职报告")
+        await tg.deps.db.dispose()
+        tg.deps.db = Database(database_url, busy_timeout_ms=50)
+        api.push_update(updates.text_update(42, answer_for("post")))
+        api.push_update(updates.text_update(42, answer_for("tasks")))
+        p = InboxPoller(tg.app, tg.deps, timeout=1)
+        await p.fetch_once()
+        sent_before = len(user.texts)
+        holder = sqlite3.connect(make_url(database_url).database or "", isolation_level=None)
+
+        async def lock_before_the_first_handler(_update: object, _context: object) -> None:
+            if not holder.in_transaction and not tg.errors:
+                holder.execute("BEGIN IMMEDIATE")  # the drain has read the inbox by now
+
+        tg.app.add_handler(TypeHandler(Update, lock_before_the_first_handler), group=-1)
+        stop = asyncio.Event()
+        running = asyncio.create_task(p.run(stop))
+        try:
+            await eventually(lambda: bool(tg.errors))  # the handler met the lock
+            assert len(user.texts) == sent_before
+            holder.execute("ROLLBACK")
+            await eventually(lambda: "第 3/11 题" in user.last_text)
+        finally:
+            stop.set()
+            await running
+            holder.close()
+        assert all(is_transient(error) for error in tg.errors)
+        assert not any("出了点问题" in t for t in user.texts)
+        assert sum("第 2/11 题" in t for t in user.texts) == 1
+    assert await answers_of(db, 42) == {
+        "post": [answer_for("post")],
+        "tasks": [answer_for("tasks")],
+    }
+    assert await inbox_ids(db) == []

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -28,6 +30,9 @@ class DatabaseUnavailable(Exception):
         first_line = (str(reason).strip().splitlines() or [type(reason).__name__])[0]
         shown = make_url(url).render_as_string(hide_password=True)
         return cls(f"cannot use the database {shown}: {first_line}")
+
+
+BUSY_TIMEOUT_MS = 5000
 
 
 def is_transient(error: BaseException) -> bool:
@@ -51,7 +56,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _prepare_sqlite(engine: AsyncEngine) -> None:
+def _prepare_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE for every transaction.
 
     A deferred SQLite transaction that reads and then writes fails with SQLITE_BUSY when
@@ -61,11 +66,13 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # Statements run on the event loop's thread, so a wait for another process's write
+        # lock stops the loop: keep it short. A statement that times out fails as a lock,
+        # which the inbox tries again later (decision 36).
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -74,17 +81,51 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+class _InlineSqliteConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose calls run on the calling (event loop) thread.
+
+    aiosqlite hands every call (cursor, execute, fetch, close: four per statement) to a
+    worker thread and waits to be woken. That round trip costs about 70 µs on our 2-core
+    machine, against a few µs of SQLite work, and it was more than half of an update's
+    time (docs/decisions.md, 41). Run inline, a statement blocks the loop only for SQLite's
+    own work, the commit's fsync, or a wait for another process's write lock, which the
+    polling lease makes rare and `busy_timeout` bounds. Opening and closing still use the
+    worker thread, as SQLAlchemy's adapter expects.
+    """
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")  # what aiosqlite raises, which SQLAlchemy maps
+        return fn(*args, **kwargs)
+
+
+def _inline_sqlite(path: str) -> Callable[[], _InlineSqliteConnection]:
+    # Opened on the worker thread, used on the loop's: hence check_same_thread=False. The
+    # two never use it at the same time (aiosqlite's queue holds only open and close).
+    # isolation_level=None: sqlite3 begins no transaction by itself; we issue BEGIN.
+    return lambda: _InlineSqliteConnection(
+        partial(sqlite3.connect, path, check_same_thread=False, isolation_level=None)
+    )
+
+
+def create_engine(
+    url: str, *, echo: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> AsyncEngine:
     """An async engine for the URL; creates the SQLite file's folder if needed."""
     parsed = make_url(url)
     if is_sqlite(url):
-        if parsed.database and parsed.database != ":memory:":
+        path = parsed.database or ":memory:"
+        if path != ":memory:":
             try:
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseUnavailable.of(url, exc) from exc
-        engine = create_async_engine(url, echo=echo)
-        _prepare_sqlite(engine)
+        engine = create_async_engine(url, echo=echo, async_creator=_inline_sqlite(path))
+        _prepare_sqlite(engine, busy_timeout_ms)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
@@ -92,15 +133,18 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 class Database:
     """An engine and the sessions made from it."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo)
+        self.engine = create_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms)
         self.is_sqlite = is_sqlite(url)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
         # SQLite has one writer at a time. Queueing writers here is fair and immediate;
-        # leaving it to SQLite's busy handler makes them sleep and retry.
+        # leaving it to SQLite's busy handler makes them sleep and retry, and, since our
+        # statements run on the loop's thread, would stop the loop while they do.
         self._one_at_a_time: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
