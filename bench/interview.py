@@ -1,12 +1,17 @@
 """Throughput and latency of complete interviews, beside a bare python-telegram-bot echo bot.
 
-N simulated cadres (interleaved: every cadre takes one step per round) register, pick the
-annual report and answer every question through `Application.process_update`, with up to
---concurrency updates in flight (concurrent_updates on, as in production). The final answer
-of each interview assembles the draft (chat text + .docx). The same number of text updates
-then goes through a bare echo handler on the same transport.
+Simulated cadres register, pick the annual report and answer every question through
+`Application.process_update` (concurrent_updates on, as in production); the last answer of
+each interview assembles the draft (chat text + .docx). Two figures, each measured on our bot
+and on a bare echo handler over the same fake transport:
 
-    python bench/interview.py --cadres 1000 [--database URL] [--concurrency 8]
+- capacity: --cadres interleaved cadres (each takes one step per round), --concurrency
+  updates in flight, as fast as they are handled: steps per second, and peak RSS;
+- latency at a load: --latency-cadres cadres whose updates arrive at --rate per second
+  whether or not the bot keeps up (each cadre's next one after the reply to the last), and
+  the server time of each update from its arrival to the end of its handling: p50/p95/p99.
+
+    python bench/interview.py [--cadres 1000] [--rate 300] [--database URL]
 """
 
 from __future__ import annotations
@@ -109,11 +114,30 @@ def interview_steps(user_id: int, transport: BenchRequest) -> list[Step]:
     return steps
 
 
+Turn = tuple[int, Step, bool]  # cadre, step, whether it completes the interview
+
+
+def rounds(cadres: list[list[Step]]) -> list[list[Turn]]:
+    """Every cadre takes one step per round, and cadre i starts i rounds late (modulo the
+    interview's length), so each round mixes every stage of the interview, drafts included,
+    instead of all cadres finishing in the same round."""
+    length = max(len(steps) for steps in cadres)
+    offsets = [i % length for i in range(len(cadres))]
+    return [
+        [
+            (i, steps[r - offset], r - offset == len(steps) - 1)
+            for i, (steps, offset) in enumerate(zip(cadres, offsets, strict=True))
+            if 0 <= r - offset < len(steps)
+        ]
+        for r in range(length + max(offsets))
+    ]
+
+
 async def drive(
     process: Callable[[dict[str, Any]], Awaitable[None]], cadres: list[list[Step]], concurrency: int
 ) -> tuple[list[float], list[float], float]:
-    """Interleave the cadres' steps, at most `concurrency` in flight. Returns the times of
-    all updates, of each cadre's last update (the one that completes an interview), and the
+    """Closed loop: the rounds' steps as fast as they are handled, at most `concurrency` in
+    flight. Returns the times of all updates, of the interview-completing ones, and the
     elapsed time."""
     times: list[float] = []
     last: list[float] = []
@@ -130,22 +154,67 @@ async def drive(
                 last.append(elapsed)
 
     began = time.perf_counter()
-    for round_ in range(max(len(steps) for steps in cadres)):
+    for turns in rounds(cadres):
         # One step per cadre per round; a cadre's own steps never overlap.
-        await asyncio.gather(
-            *(
-                one(steps[round_], round_ == len(steps) - 1)
-                for steps in cadres
-                if round_ < len(steps)
-            )
-        )
+        await asyncio.gather(*(one(step, is_last) for _, step, is_last in turns))
     return times, last, time.perf_counter() - began
 
 
-def summary(name: str, times: list[float], elapsed: float) -> dict[str, Any]:
+async def drive_at_rate(
+    process: Callable[[dict[str, Any]], Awaitable[None]], cadres: list[list[Step]], rate: float
+) -> tuple[list[float], list[float], float]:
+    """Open loop: the rounds' steps arrive `rate` per second, whether or not the bot keeps
+    up; a cadre sends their next step only once the previous one is answered. Times run
+    from arrival to the end of handling, so waiting for the bot counts."""
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+    last: list[float] = []
+    answered_at: dict[int, float] = {}
+    previous: dict[int, asyncio.Task[None]] = {}
+
+    async def one(
+        cadre: int, step: Step, due: float, before: asyncio.Task[None] | None, is_last: bool
+    ) -> None:
+        if before is not None:
+            await before
+        arrival = max(due, answered_at.get(cadre, due))
+        await process(step())
+        answered_at[cadre] = loop.time()
+        times.append(answered_at[cadre] - arrival)
+        if is_last:
+            last.append(answered_at[cadre] - arrival)
+
+    began = loop.time()
+    tasks = []
+    for turns in rounds(cadres):
+        for cadre, step, is_last in turns:
+            due = began + len(tasks) / rate
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            task = asyncio.create_task(one(cadre, step, due, previous.get(cadre), is_last))
+            previous[cadre] = task
+            tasks.append(task)
+    await asyncio.gather(*tasks)
+    return times, last, loop.time() - began
+
+
+Driver = Callable[
+    [Callable[[dict[str, Any]], Awaitable[None]], list[list[Step]]],
+    Awaitable[tuple[list[float], list[float], float]],
+]
+
+
+def driver(args: argparse.Namespace) -> Driver:
+    """Closed loop (capacity) or open loop at a rate (latency), from the command line."""
+    if args.phase == "capacity":
+        return lambda process, plans: drive(process, plans, args.concurrency)
+    return lambda process, plans: drive_at_rate(process, plans, args.rate)
+
+
+def summary(times: list[float], last: list[float], elapsed: float) -> dict[str, Any]:
+    """The figures of one run; `last` are the interview-completing updates (draft built)."""
     cuts = statistics.quantiles(times, n=100)
-    return {
-        "name": name,
+    figures = {
         "updates": len(times),
         "per_second": len(times) / elapsed,
         "p50_ms": cuts[49] * 1000,
@@ -153,9 +222,12 @@ def summary(name: str, times: list[float], elapsed: float) -> dict[str, Any]:
         "p99_ms": cuts[98] * 1000,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+    if last:
+        figures["completion_p50_ms"] = statistics.median(last) * 1000
+    return figures
 
 
-async def run_ours(cadres: int, database: str | None, concurrency: int) -> dict[str, Any]:
+async def run_ours(cadres: int, database: str | None, drive_with: Driver) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = database or f"sqlite+aiosqlite:///{tmp}/bench.db"
         url, drop = await fresh_database(url)
@@ -177,24 +249,17 @@ async def run_ours(cadres: int, database: str | None, concurrency: int) -> dict[
                     await app.process_update(Update.de_json(update, app.bot))
 
                 plans = [interview_steps(10_000 + i, transport) for i in range(cadres)]
-                times, last, elapsed = await drive(process, plans, concurrency)
+                times, last, elapsed = await drive_with(process, plans)
             await deps_of_app(app).db.dispose()
             # Every interview must really have ended in a draft, or the figures mean nothing.
             if transport.documents != cadres:
                 raise SystemExit(f"{transport.documents} drafts for {cadres} cadres")
-            completing = set(last)
-            return summary("debrief", times, elapsed) | {
-                "completion_p50_ms": statistics.median(last) * 1000,
-                "steps_p99_ms": statistics.quantiles(
-                    [t for t in times if t not in completing], n=100
-                )[98]
-                * 1000,
-            }
+            return summary(times, last, elapsed)
         finally:
             await drop()
 
 
-async def run_bare(updates: int, concurrency: int) -> dict[str, Any]:
+async def run_bare(updates: int, drive_with: Driver) -> dict[str, Any]:
     transport = BenchRequest()
     app = (
         ApplicationBuilder()
@@ -215,13 +280,13 @@ async def run_bare(updates: int, concurrency: int) -> dict[str, Any]:
         async def process(update: dict[str, Any]) -> None:
             await app.process_update(Update.de_json(update, app.bot))
 
-        per_user = 25
+        per_user = 23  # as many steps as one of our interviews
         plans: list[list[Step]] = []
         for i in range(max(1, updates // per_user)):
             u = Updates(10_000 + i)
             plans.append([lambda u=u: u.text("本年度完成重点项目12个") for _ in range(per_user)])
-        times, _, elapsed = await drive(process, plans, concurrency)
-    return summary("bare echo", times, elapsed)
+        times, _, elapsed = await drive_with(process, plans)
+    return summary(times, [], elapsed)
 
 
 async def fresh_database(url: str) -> tuple[str, Callable[[], Awaitable[None]]]:
@@ -251,68 +316,77 @@ async def fresh_database(url: str) -> tuple[str, Callable[[], Awaitable[None]]]:
     return parsed.set(database=name).render_as_string(hide_password=False), drop
 
 
+def measure(args: argparse.Namespace, side: str, phase: str, **extra: int) -> dict[str, Any]:
+    """One side and phase in a process of its own, so its peak RSS is its own."""
+    command = [
+        sys.executable,
+        __file__,
+        "--side",
+        side,
+        "--phase",
+        phase,
+        "--cadres",
+        str(args.latency_cadres if phase == "latency" else args.cadres),
+        "--concurrency",
+        str(args.concurrency),
+        "--rate",
+        str(args.rate),
+        *(["--database", args.database] if args.database else []),
+        *(arg for name, value in extra.items() for arg in (f"--{name}", str(value))),
+    ]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--cadres", type=int, default=1000)
+    parser.add_argument("--cadres", type=int, default=1000, help="capacity run (default 1000)")
+    parser.add_argument("--concurrency", type=int, default=8, help="capacity run (default 8)")
+    parser.add_argument("--rate", type=float, default=300.0, help="latency run (default 300/s)")
+    parser.add_argument("--latency-cadres", type=int, default=300, help="latency run (default 300)")
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument(
-        "--mode", choices=["both", "ours", "bare"], default="both", help=argparse.SUPPRESS
-    )
+    parser.add_argument("--side", choices=["ours", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["capacity", "latency"], help=argparse.SUPPRESS)
     parser.add_argument("--updates", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.mode == "ours":
-        print(json.dumps(asyncio.run(run_ours(args.cadres, args.database, args.concurrency))))
+    if args.side == "ours":
+        print(json.dumps(asyncio.run(run_ours(args.cadres, args.database, driver(args)))))
         return
-    if args.mode == "bare":
-        print(json.dumps(asyncio.run(run_bare(args.updates, args.concurrency))))
+    if args.side == "bare":
+        print(json.dumps(asyncio.run(run_bare(args.updates, driver(args)))))
         return
-    # Each side in a process of its own, so peak RSS is its own.
-    common = [
-        sys.executable,
-        __file__,
-        "--cadres",
-        str(args.cadres),
-        "--concurrency",
-        str(args.concurrency),
-    ] + (["--database", args.database] if args.database else [])
-    ours = json.loads(
-        subprocess.run(
-            [*common, "--mode", "ours"], check=True, capture_output=True, text=True
-        ).stdout
-    )
-    bare = json.loads(
-        subprocess.run(
-            [*common, "--mode", "bare", "--updates", str(ours["updates"])],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+
+    ours = {phase: measure(args, "ours", phase) for phase in ("capacity", "latency")}
+    bare = {
+        phase: measure(args, "bare", phase, updates=ours[phase]["updates"])
+        for phase in ("capacity", "latency")
+    }
+    print(
+        f"database: {args.database or 'SQLite (temporary file, WAL)'}; capacity: "
+        f"{args.cadres} cadres, {args.concurrency} updates in flight; latency: "
+        f"{args.latency_cadres} cadres at {args.rate:.0f} steps/s"
     )
     print(
-        f"database: {args.database or 'SQLite (temporary file, WAL)'}; cadres: {args.cadres}; "
-        f"in flight: {args.concurrency}"
+        f"{'':12}{'steps/s':>9}{'peak RSS MB':>13}  |  at {args.rate:.0f}/s:"
+        f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
     )
-    print(
-        f"{'':12}{'updates':>9}{'steps/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-        f"{'peak RSS MB':>13}"
-    )
-    for row in (ours, bare):
+    for name, row in (("debrief", ours), ("bare echo", bare)):
+        capacity, latency = row["capacity"], row["latency"]
         print(
-            f"{row['name']:12}{row['updates']:>9}{row['per_second']:>10.0f}"
-            f"{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}"
-            f"{row['peak_rss_mb']:>13.0f}"
+            f"{name:12}{capacity['per_second']:>9.0f}{capacity['peak_rss_mb']:>13.0f}  |  "
+            f"{'':9}{latency['p50_ms']:>8.2f}{latency['p95_ms']:>8.2f}{latency['p99_ms']:>8.2f}"
         )
     print(
-        f"interview-completing update (draft assembled, chat + .docx sent): p50 "
-        f"{ours['completion_p50_ms']:.1f} ms; p99 of all other updates "
-        f"{ours['steps_p99_ms']:.2f} ms"
+        f"interview-completing update (draft assembled, chat + .docx sent) at "
+        f"{args.rate:.0f}/s: p50 {ours['latency']['completion_p50_ms']:.1f} ms"
     )
     print(
-        f"ratio ours/bare: time per update (p50) {ours['p50_ms'] / bare['p50_ms']:.1f}x, "
-        f"throughput {bare['per_second'] / ours['per_second']:.1f}x lower"
+        f"ratio ours/bare: capacity "
+        f"{bare['capacity']['per_second'] / ours['capacity']['per_second']:.1f}x lower; "
+        f"server time at {args.rate:.0f}/s (p50) "
+        f"{ours['latency']['p50_ms'] / bare['latency']['p50_ms']:.1f}x"
     )
 
 

@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +170,14 @@ class Database:
 
 
 def insert_ignoring_duplicates(session: AsyncSession, model: type[SQLModel]) -> Any:
-    """An INSERT … ON CONFLICT DO NOTHING for the session's dialect."""
-    dialect = session.get_bind().dialect.name
+    """An INSERT … ON CONFLICT DO NOTHING into the model's table, for the session's dialect;
+    execute it with the row(s) as parameters."""
+    return _insert_ignoring(session.get_bind().dialect.name, model)
+
+
+@cache
+def _insert_ignoring(dialect: str, model: type[SQLModel]) -> Any:
+    # Built once: constructing a statement costs more than executing it on SQLite.
     table = model.__table__  # type: ignore[attr-defined]
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, update
+from sqlalchemy import and_, bindparam, delete, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,13 +20,63 @@ from bot.store.models import (
     ProcessedUpdate,
 )
 
+# The statements of every update are built once, with bound parameters: building one costs
+# more than running it on SQLite (decision 43).
+
+_CADRE = select(Cadre).where(col(Cadre.telegram_user_id) == bindparam("telegram_user_id"))
+_CADRE_LOCKED = _CADRE.with_for_update()
+
+_CADRE_WITH_INTERVIEW = (
+    select(Cadre, Interview)
+    .outerjoin(
+        Interview,
+        and_(
+            col(Interview.cadre_id) == col(Cadre.id),
+            col(Interview.status) != InterviewStatus.ABANDONED,
+        ),
+    )
+    .where(col(Cadre.telegram_user_id) == bindparam("telegram_user_id"))
+    .order_by(col(Interview.id).desc())
+    .limit(1)
+    .with_for_update(of=Cadre)
+)
+
+_CURRENT_INTERVIEW = (
+    select(Interview)
+    .where(
+        col(Interview.cadre_id) == bindparam("cadre_id"),
+        col(Interview.status) != InterviewStatus.ABANDONED,
+    )
+    .order_by(col(Interview.id).desc())
+    .limit(1)
+)
+
+_ANSWERS = (
+    select(Answer.question_id, Answer.text)
+    .where(col(Answer.interview_id) == bindparam("interview_id"))
+    .order_by(col(Answer.question_id), col(Answer.seq))
+)
+
+# Not named after columns: UPDATE reserves those names for its SET clause.
+_OF_QUESTION = (
+    col(Answer.interview_id) == bindparam("of_interview"),
+    col(Answer.question_id) == bindparam("of_question"),
+)
+_INSERT_ANSWERS = insert(Answer)
+_UPDATE_ANSWER = (
+    update(Answer)
+    .where(*_OF_QUESTION, col(Answer.seq) == bindparam("at"))
+    .values(text=bindparam("new_text"))
+)
+_TRIM_ANSWERS = delete(Answer).where(*_OF_QUESTION, col(Answer.seq) >= bindparam("keep"))
+
 
 async def claim_update(*, session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Record an update as processed in the current transaction; False if it already was."""
-    statement = insert_ignoring_duplicates(session, ProcessedUpdate).values(
-        update_id=update_id, processed_at=now
+    result = await session.exec(
+        insert_ignoring_duplicates(session, ProcessedUpdate),
+        params={"update_id": update_id, "processed_at": now},
     )
-    result = await session.exec(statement)
     return bool(result.rowcount)
 
 
@@ -34,54 +84,32 @@ async def cadre_by_user(
     *, session: AsyncSession, telegram_user_id: int, lock: bool = True
 ) -> Cadre | None:
     """The cadre of a Telegram user; `lock` serialises concurrent updates of one user."""
-    statement = select(Cadre).where(Cadre.telegram_user_id == telegram_user_id)
-    if lock:
-        statement = statement.with_for_update()
-    return (await session.exec(statement)).first()
+    statement = _CADRE_LOCKED if lock else _CADRE
+    result = await session.exec(statement, params={"telegram_user_id": telegram_user_id})
+    return result.first()
 
 
 async def cadre_with_interview(
     *, session: AsyncSession, telegram_user_id: int
 ) -> tuple[Cadre | None, Interview | None]:
     """The cadre of a Telegram user, locked, with their current interview, in one query."""
-    statement = (
-        select(Cadre, Interview)
-        .outerjoin(
-            Interview,
-            and_(
-                col(Interview.cadre_id) == col(Cadre.id),
-                col(Interview.status) != InterviewStatus.ABANDONED,
-            ),
-        )
-        .where(Cadre.telegram_user_id == telegram_user_id)
-        .order_by(col(Interview.id).desc())
-        .limit(1)
-        .with_for_update(of=Cadre)
+    result = await session.exec(
+        _CADRE_WITH_INTERVIEW, params={"telegram_user_id": telegram_user_id}
     )
-    row = (await session.exec(statement)).first()
+    row = result.first()
     return (row[0], row[1]) if row else (None, None)
 
 
 async def current_interview(*, session: AsyncSession, cadre_id: int) -> Interview | None:
     """The cadre's newest interview that was not abandoned."""
-    statement = (
-        select(Interview)
-        .where(Interview.cadre_id == cadre_id, Interview.status != InterviewStatus.ABANDONED)
-        .order_by(col(Interview.id).desc())
-        .limit(1)
-    )
-    return (await session.exec(statement)).first()
+    return (await session.exec(_CURRENT_INTERVIEW, params={"cadre_id": cadre_id})).first()
 
 
 async def load_answers(*, session: AsyncSession, interview_id: int) -> dict[str, tuple[str, ...]]:
     """Every answer of an interview: question id -> entries in order."""
-    statement = (
-        select(Answer.question_id, Answer.text)
-        .where(Answer.interview_id == interview_id)
-        .order_by(col(Answer.question_id), col(Answer.seq))
-    )
     grouped: dict[str, list[str]] = defaultdict(list)
-    for question_id, text in (await session.exec(statement)).all():
+    result = await session.exec(_ANSWERS, params={"interview_id": interview_id})
+    for question_id, text in result.all():
         grouped[question_id].append(text)
     return {k: tuple(v) for k, v in grouped.items()}
 
@@ -99,23 +127,27 @@ async def save_entries(
     same = 0
     while same < min(len(before), len(after)) and before[same] == after[same]:
         same += 1
-    of_question = (col(Answer.interview_id) == interview_id, col(Answer.question_id) == question_id)
+    of_question = {"of_interview": interview_id, "of_question": question_id}
     for seq in range(same, min(len(before), len(after))):
         await session.exec(
-            update(Answer).where(*of_question, col(Answer.seq) == seq).values(text=after[seq])
+            _UPDATE_ANSWER, params={**of_question, "at": seq, "new_text": after[seq]}
         )
     if len(after) < len(before):
-        await session.exec(delete(Answer).where(*of_question, col(Answer.seq) >= len(after)))
-    session.add_all(
-        Answer(
-            interview_id=interview_id,
-            question_id=question_id,
-            seq=seq,
-            text=after[seq],
-            created_at=now,
+        await session.exec(_TRIM_ANSWERS, params={**of_question, "keep": len(after)})
+    if len(after) > len(before):
+        await session.exec(
+            _INSERT_ANSWERS,
+            params=[
+                {
+                    "interview_id": interview_id,
+                    "question_id": question_id,
+                    "seq": seq,
+                    "text": after[seq],
+                    "created_at": now,
+                }
+                for seq in range(len(before), len(after))
+            ],
         )
-        for seq in range(len(before), len(after))
-    )
 
 
 async def next_draft_version(*, session: AsyncSession, interview_id: int) -> int:
