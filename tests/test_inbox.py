@@ -14,6 +14,7 @@ from telegram.ext import TypeHandler
 
 from bot.config import Settings
 from bot.store.db import Database, is_sqlite, is_transient
+from bot.store.lease import NAMESPACE
 from bot.store.models import InboxUpdate
 from bot.telegram.polling import InboxPoller
 from tests.fakes.bot_api import FakeBotApi
@@ -336,4 +337,66 @@ async def test_an_update_that_meets_a_locked_database_is_applied_later_and_in_or
         "post": [answer_for("post")],
         "tasks": [answer_for("tasks")],
     }
+    assert await inbox_ids(db) == []
+
+
+async def advisory_lock_held(db: Database, bot_id: int) -> bool:
+    """Whether some session holds this bot's polling lease (a PostgreSQL advisory lock)."""
+    from sqlalchemy import text
+
+    async with db.engine.connect() as connection:
+        held = await connection.execute(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = :namespace AND objid = :key AND objsubid = 2"
+            ),
+            {"namespace": NAMESPACE, "key": bot_id % 2**31},
+        )
+        return bool(held.scalar_one())
+
+
+async def test_connections_dropped_by_postgresql_are_replaced_without_bothering_the_cadre(
+    settings: Settings, api: FakeBotApi, clock: FakeClock, database_url: str, db: Database
+) -> None:
+    """The server drops every connection the bot holds (a restart, a failover). Pooled
+    connections are not pinged before use, so the first statement on one fails; that is a
+    connection failure, tried again on a new one, and the cadre never hears of it."""
+    if is_sqlite(database_url):
+        pytest.skip("PostgreSQL's connections")
+    from sqlalchemy import text
+
+    async with FakeTelegram.running(settings, api, clock, allow_errors=True) as tg:
+        user = tg.user(42)
+        await user.registers()
+        await user.starts_report("年度述职报告")
+        admin = Database(database_url)
+        async with admin.engine.connect() as connection:
+            dropped = await connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            assert dropped.scalar_one() > 0
+        api.push_update(updates.text_update(42, answer_for("post")))
+        p = InboxPoller(tg.app, tg.deps, timeout=1)
+        stop = asyncio.Event()
+        running = asyncio.create_task(p.run(stop))
+        try:
+            await eventually(lambda: "第 2/11 题" in user.last_text, seconds=30)
+            # The polling lease died with its connection; it must be taken again, or
+            # another instance could start polling beside this one.
+            for _ in range(300):
+                if await advisory_lock_held(admin, tg.app.bot.id):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the polling lease was never taken again")
+        finally:
+            stop.set()
+            await running
+            await admin.dispose()
+        assert not any("出了点问题" in t for t in user.texts)
+    await db.dispose()  # its pooled connections were dropped too
+    assert await answers_of(db, 42) == {"post": [answer_for("post")]}
     assert await inbox_ids(db) == []

@@ -32,6 +32,7 @@ from bot.store.queries import (
     current_interview,
     load_answers,
     save_entries,
+    store_interview_state,
 )
 
 Out = Reply | PendingDraft  # a draft is laid out once the transaction has committed
@@ -399,7 +400,7 @@ async def _apply(
             after=transition.state.entries(question_id),
             now=now,
         )
-    _store_state(interview, transition.state, now)
+    await _store_state(session, interview, transition.state, now)
     loaded = replace(loaded, state=transition.state)
     replies: list[Out] = [*_present(res, loaded, transition.outputs)]
     if any(isinstance(o, engine.Finished) for o in transition.outputs):
@@ -481,14 +482,20 @@ async def _load(session: AsyncSession, res: Resources, cadre: Cadre) -> _Loaded 
     return _Loaded(interview, questionnaire, state)
 
 
-def _store_state(interview: Interview, state: State, now: datetime) -> None:
-    interview.status = InterviewStatus(state.status.value)
-    interview.current_question = state.current
-    interview.awaiting_follow_up = state.awaiting_follow_up
-    interview.editing_question = state.editing[0] if state.editing else None
-    interview.editing_entry = state.editing[1] if state.editing else None
-    interview.skipped = sorted(state.skipped)
-    interview.updated_at = now
+async def _store_state(
+    session: AsyncSession, interview: Interview, state: State, now: datetime
+) -> None:
+    await store_interview_state(
+        session=session,
+        interview=interview,
+        status=InterviewStatus(state.status.value),
+        current_question=state.current,
+        awaiting_follow_up=state.awaiting_follow_up,
+        editing_question=state.editing[0] if state.editing else None,
+        editing_entry=state.editing[1] if state.editing else None,
+        skipped=sorted(state.skipped),
+        now=now,
+    )
 
 
 # Presentation -----------------------------------------------------------------------------

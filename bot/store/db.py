@@ -127,7 +127,11 @@ def create_engine(
         engine = create_async_engine(url, echo=echo, async_creator=_inline_sqlite(path))
         _prepare_sqlite(engine, busy_timeout_ms)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # Connections are kept, not made on demand: one made in a burst (a server process and
+    # asyncpg's set-up queries) slowed the burst further, and was closed again after it. No
+    # ping before each use either: a connection the server dropped fails its first
+    # statement as a connection failure, which the inbox tries again (decision 44).
+    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=0)
 
 
 class Database:

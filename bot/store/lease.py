@@ -19,12 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.db import Database, is_transient
+from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 
 # pg_try_advisory_lock(int, int): our namespace ("debr" as an int4) and the bot's id.
-_NAMESPACE = 0x64656272
+NAMESPACE = 0x64656272
 
 
 class Lease(Protocol):
@@ -106,7 +106,7 @@ class _AdvisoryLease:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             result = await connection.execute(
                 text("SELECT pg_try_advisory_lock(:namespace, :key)"),
-                {"namespace": _NAMESPACE, "key": self.key},
+                {"namespace": NAMESPACE, "key": self.key},
             )
             if result.scalar_one():
                 self._connection = connection
@@ -123,9 +123,9 @@ class _AdvisoryLease:
         try:
             await self._connection.execute(text("SELECT 1"))
         except Exception as exc:
-            if not is_transient(exc):
-                raise
-            log.warning("the connection holding the polling lease is gone (%s)", exc)
+            # Whatever the failure, this connection no longer vouches for the lock: the
+            # server may have ended its session, and the lock with it.
+            log.warning("the connection holding the polling lease failed (%s)", exc)
             await self._forget()
             return False
         return True

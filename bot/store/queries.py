@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, delete, func, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -69,6 +70,26 @@ _UPDATE_ANSWER = (
     .values(text=bindparam("new_text"))
 )
 _TRIM_ANSWERS = delete(Answer).where(*_OF_QUESTION, col(Answer.seq) >= bindparam("keep"))
+
+
+_STORE_STATE = (
+    update(Interview)
+    .where(col(Interview.id) == bindparam("of_interview"))
+    .values(
+        {
+            name: bindparam(name)
+            for name in (
+                "status",
+                "current_question",
+                "awaiting_follow_up",
+                "editing_question",
+                "editing_entry",
+                "skipped",
+                "updated_at",
+            )
+        }
+    )
+)
 
 
 async def claim_update(*, session: AsyncSession, update_id: int, now: datetime) -> bool:
@@ -148,6 +169,34 @@ async def save_entries(
                 for seq in range(len(before), len(after))
             ],
         )
+
+
+async def store_interview_state(
+    *,
+    session: AsyncSession,
+    interview: Interview,
+    status: InterviewStatus,
+    current_question: str | None,
+    awaiting_follow_up: bool,
+    editing_question: str | None,
+    editing_entry: int | None,
+    skipped: list[str],
+    now: datetime,
+) -> None:
+    """Write the interview's position in one prepared UPDATE, and show it on the loaded row
+    without marking it changed (the ORM's own change tracking costs more than the write)."""
+    values = {
+        "status": status,
+        "current_question": current_question,
+        "awaiting_follow_up": awaiting_follow_up,
+        "editing_question": editing_question,
+        "editing_entry": editing_entry,
+        "skipped": skipped,
+        "updated_at": now,
+    }
+    await session.exec(_STORE_STATE, params={"of_interview": interview.id, **values})
+    for name, value in values.items():
+        set_committed_value(interview, name, value)
 
 
 async def next_draft_version(*, session: AsyncSession, interview_id: int) -> int:

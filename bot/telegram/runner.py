@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from bot.config import Settings
 from bot.store.queries import forget_processed_updates
 from bot.store.schema import ensure_current
-from bot.telegram.app import build_application, deps_of_app, publish_commands
+from bot.telegram.app import build_application, deps_of_app, publish_commands, settle_memory
 from bot.telegram.deps import deps_of
 from bot.telegram.polling import InboxPoller
 
@@ -53,6 +53,7 @@ async def run_polling(settings: Settings) -> None:
                 first=60.0,
                 job_kwargs={"misfire_grace_time": 3600},
             )
+            settle_memory()
             log.info("@%s is polling %s", app.bot.username, settings.telegram_api_base_url)
             await InboxPoller(app, deps, timeout=settings.poll_timeout).run(stop)
             await app.stop()
