@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import Table, bindparam, delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.db import insert_ignoring_duplicates
 from bot.store.models import InboxUpdate
+
+_INBOX: Table = InboxUpdate.__table__  # type: ignore[attr-defined]
+# Core, built once: the ORM's DELETE would also look through the session's objects.
+_DELETE = delete(_INBOX).where(_INBOX.c.update_id.in_(bindparam("update_ids", expanding=True)))
 
 
 async def store_updates(
@@ -45,7 +49,7 @@ async def mark_handled(
 ) -> None:
     """Remove handled updates from the inbox."""
     if update_ids:
-        await session.exec(delete(InboxUpdate).where(col(InboxUpdate.update_id).in_(update_ids)))
+        await session.exec(_DELETE, params={"update_ids": list(update_ids)})
     await session.commit()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, delete, func, insert, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -58,23 +58,27 @@ _ANSWERS = (
     .order_by(col(Answer.question_id), col(Answer.seq))
 )
 
+# Plain Core DML on the tables: the ORM's own UPDATE and DELETE would look through the
+# session's objects to keep them in step, which cost more than the statements themselves.
+_ANSWER: Table = Answer.__table__  # type: ignore[attr-defined]
+_INTERVIEW: Table = Interview.__table__  # type: ignore[attr-defined]
 # Not named after columns: UPDATE reserves those names for its SET clause.
 _OF_QUESTION = (
-    col(Answer.interview_id) == bindparam("of_interview"),
-    col(Answer.question_id) == bindparam("of_question"),
+    _ANSWER.c.interview_id == bindparam("of_interview"),
+    _ANSWER.c.question_id == bindparam("of_question"),
 )
-_INSERT_ANSWERS = insert(Answer)
+_INSERT_ANSWERS = insert(_ANSWER)
 _UPDATE_ANSWER = (
-    update(Answer)
-    .where(*_OF_QUESTION, col(Answer.seq) == bindparam("at"))
+    update(_ANSWER)
+    .where(*_OF_QUESTION, _ANSWER.c.seq == bindparam("at"))
     .values(text=bindparam("new_text"))
 )
-_TRIM_ANSWERS = delete(Answer).where(*_OF_QUESTION, col(Answer.seq) >= bindparam("keep"))
+_TRIM_ANSWERS = delete(_ANSWER).where(*_OF_QUESTION, _ANSWER.c.seq >= bindparam("keep"))
 
 
 _STORE_STATE = (
-    update(Interview)
-    .where(col(Interview.id) == bindparam("of_interview"))
+    update(_INTERVIEW)
+    .where(_INTERVIEW.c.id == bindparam("of_interview"))
     .values(
         {
             name: bindparam(name)
