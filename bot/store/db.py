@@ -157,16 +157,21 @@ class Database:
 
         Do not open a second session while holding one: on SQLite that would wait forever.
         """
-        async with self._turn(), self._sessions() as session:
-            yield session
-
-    @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
         if self._one_at_a_time is None:
-            yield
-        else:
-            async with self._one_at_a_time:
-                yield
+            async with self._sessions() as session:
+                yield session
+            return
+        async with self._one_at_a_time:
+            session = self._sessions()
+            try:
+                yield session
+            finally:
+                # Not the session's own context manager: it closes in a task of its own,
+                # and waiting for that hands the loop to every other ready task while we
+                # hold SQLite's turn. Under load the turn then passed more slowly than
+                # updates came, and the queue grew (decision 46). On SQLite, with our
+                # inline connection, closing never waits, so nothing can interrupt it.
+                await session.close()
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -163,6 +163,9 @@ class InboxPoller:
                 for row, update in rows:
                     if self._stop.is_set() or not await self._handle(row, update):
                         break
+                    # Handling need not wait for anything (SQLite runs inline), so give the
+                    # other cadres, and the fetch loop, their turn between updates.
+                    await asyncio.sleep(0)
         finally:
             self._in_flight.difference_update(row.update_id for row, _ in rows)
             self._busy.discard(key)
