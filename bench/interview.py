@@ -117,7 +117,7 @@ def interview_steps(user_id: int, transport: BenchRequest) -> list[Step]:
     return steps
 
 
-Turn = tuple[int, Step, bool]  # cadre, step, whether it completes the interview
+Turn = tuple[Step, bool]  # a step, and whether it completes the interview
 
 
 def rounds(cadres: list[list[Step]]) -> list[list[Turn]]:
@@ -128,8 +128,8 @@ def rounds(cadres: list[list[Step]]) -> list[list[Turn]]:
     offsets = [i % length for i in range(len(cadres))]
     return [
         [
-            (i, steps[r - offset], r - offset == len(steps) - 1)
-            for i, (steps, offset) in enumerate(zip(cadres, offsets, strict=True))
+            (steps[r - offset], r - offset == len(steps) - 1)
+            for steps, offset in zip(cadres, offsets, strict=True)
             if 0 <= r - offset < len(steps)
         ]
         for r in range(length + max(offsets))
@@ -159,7 +159,7 @@ async def drive(
     began = time.perf_counter()
     for turns in rounds(cadres):
         # One step per cadre per round; a cadre's own steps never overlap.
-        await asyncio.gather(*(one(step, is_last) for _, step, is_last in turns))
+        await asyncio.gather(*(one(step, is_last) for step, is_last in turns))
     return times, last, time.perf_counter() - began
 
 
