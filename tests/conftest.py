@@ -66,7 +66,15 @@ def pg_database() -> Iterator[str | None]:
     _drop_pg_database(PG_URL, url)
 
 
-_TABLES = ("answer", "draft", "interview", "cadre", "processed_update", "inbox_update")
+_TABLES = (
+    "answer",
+    "draft",
+    "interview",
+    "cadre",
+    "processed_update",
+    "inbox_update",
+    "bot_identity",
+)
 
 
 @pytest.fixture

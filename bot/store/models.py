@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -67,6 +67,9 @@ class Interview(SQLModel, table=True):
     editing_entry: int | None = None
     return_to: str | None = None
     skipped: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Bumped by every change of the position; a confirmation button carries the revision it
+    # was asked at, so it acts only on the state it was asked about.
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     started_at: datetime = _utc()
     updated_at: datetime = _utc()
     completed_at: datetime | None = _utc(default=None, nullable=True)
@@ -113,6 +116,17 @@ class InboxUpdate(SQLModel, table=True):
     """A fetched update, stored before its offset is confirmed to Telegram."""
 
     __tablename__ = "inbox_update"
+    __table_args__ = (
+        # What recovery reads (updates not handled yet, in order) and what pruning reads
+        # (failed ones by age), without scanning the rest.
+        Index(
+            "ix_inbox_update_pending",
+            "update_id",
+            sqlite_where=text("failed_at IS NULL"),
+            postgresql_where=text("failed_at IS NULL"),
+        ),
+        Index("ix_inbox_update_failed_at", "failed_at"),
+    )
 
     update_id: int = Field(
         sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
@@ -121,3 +135,16 @@ class InboxUpdate(SQLModel, table=True):
     received_at: datetime = _utc()
     attempts: int = 0
     failed_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class BotIdentity(SQLModel, table=True):
+    """The Telegram bot this database belongs to (one row): another bot is refused at start,
+    since update ids, chats and the polling lease are the bot's own."""
+
+    __tablename__ = "bot_identity"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    bot_id: int = Field(sa_type=BigInteger)
+    username: str = ""
+    claimed_at: datetime = _utc()
+    last_started_at: datetime = _utc()
