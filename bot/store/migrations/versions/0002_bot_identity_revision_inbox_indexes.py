@@ -28,9 +28,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("interview", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("revision", sa.Integer(), server_default="0", nullable=False)
-        )
+        batch_op.add_column(sa.Column("revision", sa.Integer(), server_default="0", nullable=False))
     with op.batch_alter_table("inbox_update", schema=None) as batch_op:
         batch_op.create_index(
             "ix_inbox_update_pending",
