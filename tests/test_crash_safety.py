@@ -92,7 +92,8 @@ async def test_updates_fetched_but_not_handled_survive_a_kill_9_and_apply_once(
         assert len(await stored_answers(db)) == 1
         async with db.session() as session:
             inbox = (await session.exec(select(InboxUpdate.update_id))).all()
-        assert sorted(inbox) == ids
+        # The committed answer left the inbox in its own transaction; the others wait there.
+        assert sorted(inbox) == ids[1:]
 
         bot.start()
         user.wait_for_text("第 4/11 题")

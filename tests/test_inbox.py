@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Callable
 
@@ -47,12 +48,21 @@ async def test_fetched_updates_are_stored_before_their_offset_is_confirmed(
     tg: FakeTelegram, db: Database
 ) -> None:
     ids = [tg.api.push_update(updates.text_update(42, "/start")) for _ in range(3)]
+    handling = asyncio.Event()
+
+    async def hold_the_handlers(_update: object, _context: object) -> None:
+        await handling.wait()
+
+    tg.app.add_handler(TypeHandler(Update, hold_the_handlers), group=-1)
     p = poller(tg)
     assert await p.fetch_once() == 3
     assert await inbox_ids(db) == ids
     assert tg.api.confirmed_up_to < ids[0]  # the next getUpdates confirms them
+    handling.set()
+    await p.drain_all()
     await p.fetch_once()
     assert tg.api.confirmed_up_to == ids[-1]
+    assert await inbox_ids(db) == []
 
 
 async def test_drain_hands_each_stored_update_to_the_bot_once_in_order(
@@ -65,7 +75,7 @@ async def test_drain_hands_each_stored_update_to_the_bot_once_in_order(
     await p.drain_all()
     assert await inbox_ids(db) == []
     assert "述职助手" in tg.api.texts(42)[0]
-    assert await p.drain_once() == 0  # nothing left to start a worker for
+    assert await p.recover() == 0  # nothing left in the inbox to hand out
 
 
 async def test_an_update_redelivered_after_a_crash_is_applied_once(
@@ -98,8 +108,9 @@ async def test_updates_of_different_cadres_are_all_handled_in_one_drain(
         tg.api.push_update(updates.text_update(user_id, "/start"))
     p = poller(tg)
     await p.fetch_once()
-    assert await p.drain_once() == 20  # a worker per cadre, all at once
+    assert p.queued == 20  # handed out at once, straight from the fetch
     await p.drain_all()
+    assert p.queued == 0 and await inbox_ids(db) == []
     assert all(tg.api.texts(user_id) for user_id in range(1, 21))
 
 
@@ -215,21 +226,25 @@ async def test_a_dedup_record_is_kept_while_its_update_is_still_in_the_inbox(
     leaves both records; pruning must not forget the first while the second is there."""
     from datetime import timedelta
 
+    from bot.store.inbox import store_updates
     from bot.store.queries import forget_processed_updates
 
     user = tg.user(42)
     await user.registers()
     await user.starts_report("年度述职报告")
-    update_id = tg.api.push_update(updates.text_update(42, answer_for("post")))
-    p = poller(tg)
-    await p.fetch_once()
-    await user.sends(updates.text_update(42, answer_for("post"), update_id=update_id))
+    update = updates.text_update(42, answer_for("post"), update_id=7000)
+    await user.sends(update)  # applied...
+    async with db.session() as session:  # ...and, as the crash left it, still in the inbox
+        await store_updates(session=session, updates=[(7000, json.dumps(update))], now=clock())
     clock.advance(days=8)
     async with db.session() as session:
         await forget_processed_updates(session=session, before=clock() - timedelta(days=7))
-    await p.drain_all()  # the row applied before the "crash" comes round again
+    p = poller(tg)
+    assert await p.recover() == 1  # the row applied before the "crash" comes round again
+    await p.drain_all()
     assert await answers_of(db, 42) == {"post": [answer_for("post")]}
     assert await current_question(db, 42) == "tasks"
+    assert await inbox_ids(db) == []
 
 
 async def test_a_cadre_with_a_backlog_does_not_hold_up_a_newcomer(
@@ -254,15 +269,19 @@ async def test_a_cadre_with_a_backlog_does_not_hold_up_a_newcomer(
 
 
 async def test_stopping_mid_read_finishes_the_read_and_leaves_the_database_free(
-    tg: FakeTelegram, db: Database, database_url: str
+    tg: FakeTelegram, db: Database, database_url: str, clock: FakeClock
 ) -> None:
-    """The stop signal lands while the drain loop is inside its inbox query. The query is
-    finished, not cancelled: a connection cut off mid-call can keep SQLite's write lock, and
-    the update a worker is handling could then never be settled. Nothing is lost either:
-    the update is still in the inbox for the next start."""
+    """The stop signal lands while the poller reads the inbox back at start-up. The query
+    is finished, not cancelled: a connection cut off mid-call can keep SQLite's write lock,
+    and the update a worker is handling could then never be settled. Nothing is lost
+    either: the update is still in the inbox for the next start."""
     from sqlalchemy import event
 
-    update_id = tg.api.push_update(updates.text_update(42, "/start"))
+    from bot.store.inbox import store_updates
+
+    update = updates.text_update(42, "/start", update_id=7000)
+    async with db.session() as session:  # stored by an earlier run that did not handle it
+        await store_updates(session=session, updates=[(7000, json.dumps(update))], now=clock())
     p = InboxPoller(tg.app, tg.deps, timeout=1)
     stop = asyncio.Event()
 
@@ -287,8 +306,11 @@ async def test_stopping_mid_read_finishes_the_read_and_leaves_the_database_free(
             other.execute("ROLLBACK")
         finally:
             other.close()
-    assert await inbox_ids(db) == [update_id]
-    await poller(tg).drain_all()
+    assert await inbox_ids(db) == [7000]
+    assert not tg.api.texts(42)
+    p = poller(tg)
+    await p.recover()
+    await p.drain_all()
     assert await inbox_ids(db) == []
     assert len(tg.api.texts(42)) == 1 and "述职助手" in tg.api.texts(42)[0]
 

@@ -45,10 +45,27 @@ def is_transient(error: BaseException) -> bool:
     if error.connection_invalidated:
         return True
     if isinstance(error.orig, sqlite3.Error):
-        # SQLite reports mistakes ("no such table") as OperationalError too; only a lock is
-        # worth waiting out.
-        return any(word in str(error.orig).lower() for word in ("locked", "busy"))
+        # SQLite reports mistakes ("no such table") as OperationalError too; only a lock, a
+        # full disk, a file made read-only or an I/O failure is worth waiting out.
+        return _sqlite_environmental(error.orig)
     return isinstance(error, OperationalError)
+
+
+# What SQLite says when the machine, not the statement, is at fault (lowercased).
+_SQLITE_ENVIRONMENT = (
+    "locked",
+    "busy",
+    "disk is full",
+    "readonly",
+    "read-only",
+    "disk i/o error",
+    "unable to open",
+)
+
+
+def _sqlite_environmental(error: BaseException) -> bool:
+    message = str(error).lower()
+    return any(words in message for words in _SQLITE_ENVIRONMENT)
 
 
 def is_sqlite(url: str) -> bool:
@@ -79,6 +96,18 @@ def _prepare_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        # A connection opened while the file was read-only stays read-only for good, and
+        # one that met a full disk or an I/O error may be in a bad state: count such a
+        # failure as a lost connection, so that the pool opens a new one for the retry
+        # and the bot recovers by itself once the operator has fixed the file.
+        original = context.original_exception
+        if isinstance(original, sqlite3.Error) and any(
+            words in str(original).lower() for words in ("readonly", "read-only", "disk i/o")
+        ):
+            context.is_disconnect = True
 
 
 class _InlineSqliteConnection(aiosqlite.Connection):

@@ -1,4 +1,11 @@
-"""The inbox: fetched updates are stored here before Telegram is told they were received."""
+"""The inbox: fetched updates are stored here before Telegram is told they were received.
+
+It is a durable log, not a work queue that is scanned: the process that stores an update
+hands it to its worker at once, and reads the table back only when it takes the polling
+lease (to pick up what a previous holder stored but did not handle). A handled update's row
+is deleted in the transaction that applied it (see `queries.claim_update`) or, for updates
+no service claims, in batches.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +22,26 @@ from bot.store.models import InboxUpdate
 _INBOX: Table = InboxUpdate.__table__  # type: ignore[attr-defined]
 # Core, built once: the ORM's DELETE would also look through the session's objects.
 _DELETE = delete(_INBOX).where(_INBOX.c.update_id.in_(bindparam("update_ids", expanding=True)))
+_PENDING = (
+    select(InboxUpdate)
+    .where(
+        col(InboxUpdate.failed_at).is_(None),
+        col(InboxUpdate.update_id) > bindparam("after"),
+    )
+    .order_by(col(InboxUpdate.update_id))
+    .limit(bindparam("limit"))
+)
 
 
 async def store_updates(
-    *, session: AsyncSession, updates: Sequence[tuple[int, str]], now: datetime
+    *,
+    session: AsyncSession,
+    updates: Sequence[tuple[int, str]],
+    now: datetime,
+    handled: Sequence[int] = (),
 ) -> None:
-    """Store (update_id, JSON) pairs and commit; an update stored before is left as it is."""
+    """Store (update_id, JSON) pairs, remove the `handled` ones, and commit; an update
+    stored before is left as it is (a redelivery, or a webhook's retry)."""
     if updates:
         statement = insert_ignoring_duplicates(session, InboxUpdate)
         await session.exec(
@@ -30,18 +51,18 @@ async def store_updates(
                 for uid, payload in updates
             ],
         )
+    if handled:
+        await session.exec(_DELETE, params={"update_ids": list(handled)})
     await session.commit()
 
 
-async def pending_updates(*, session: AsyncSession, limit: int) -> list[InboxUpdate]:
-    """The oldest updates not handled yet (failed ones are kept aside for the operator)."""
-    statement = (
-        select(InboxUpdate)
-        .where(col(InboxUpdate.failed_at).is_(None))
-        .order_by(col(InboxUpdate.update_id))
-        .limit(limit)
-    )
-    return list((await session.exec(statement)).all())
+async def pending_updates(
+    *, session: AsyncSession, limit: int, after: int = -1
+) -> list[InboxUpdate]:
+    """The oldest updates not handled yet with an id above `after` (failed ones are kept
+    aside for the operator)."""
+    result = await session.exec(_PENDING, params={"after": after, "limit": limit})
+    return list(result.all())
 
 
 async def mark_handled(
@@ -71,3 +92,14 @@ async def count_attempt(*, session: AsyncSession, update_id: int, now: datetime)
         .values(attempts=InboxUpdate.attempts + 1)
     )
     await session.commit()
+
+
+async def forget_failed_updates(*, session: AsyncSession, before: datetime) -> int:
+    """Drop updates set aside as failed before `before`; they were logged when they failed."""
+    result = await session.exec(
+        delete(InboxUpdate).where(
+            col(InboxUpdate.failed_at).is_not(None), col(InboxUpdate.failed_at) < before
+        )
+    )
+    await session.commit()
+    return int(result.rowcount)

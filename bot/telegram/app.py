@@ -24,6 +24,7 @@ from bot.interview.questionnaire import LANGUAGES
 from bot.services.conversation import Command
 from bot.services.resources import load_resources
 from bot.store.db import Database
+from bot.store.identity import claim_database
 from bot.store.schema import ensure_current
 from bot.telegram import cadre, common
 from bot.telegram.deps import Deps, deps_in, install, utc_now
@@ -128,9 +129,17 @@ def add_handlers(app: BotApplication) -> None:
 
 
 async def prepare(app: BotApplication, settings: Settings) -> None:
-    """Bring the schema up to date (or refuse), then publish the command menu."""
+    """Bring the schema up to date (or refuse), check the database is this bot's, then
+    publish the command menu. The application must be initialised (getMe answered)."""
     await ensure_current(deps_of_app(app).db, auto_migrate=settings.auto_migrate)
+    await claim_database_of(app)
     await publish_commands(app, settings)
+
+
+async def claim_database_of(app: BotApplication) -> None:
+    """Refuse a database made by another bot; record this one on the first start."""
+    deps = deps_of_app(app)
+    await claim_database(deps.db, bot_id=app.bot.id, username=app.bot.username, now=deps.clock())
 
 
 async def publish_commands(app: BotApplication, settings: Settings) -> None:

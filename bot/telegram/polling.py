@@ -2,8 +2,10 @@
 
 python-telegram-bot's own poller confirms an update (by asking for the next offset) as soon
 as it is queued, so a crash before it is handled loses it. Here the offset moves only after
-the updates are committed to the inbox, and a drain loop hands stored updates to the
-Application: one cadre's updates strictly in order, different cadres concurrently.
+the updates are committed to the inbox. The same process then hands each stored update to
+a worker of its cadre at once, from memory: one cadre's updates strictly in order,
+different cadres concurrently. The inbox is read back only when this process takes the
+polling lease, for what a previous holder stored but did not handle.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import defaultdict
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum, auto
 from typing import Any
 
 from telegram import Update
@@ -20,13 +24,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tim
 from telegram.ext import Application
 
 from bot.store.db import is_transient
-from bot.store.inbox import (
-    count_attempt,
-    mark_failed,
-    mark_handled,
-    pending_updates,
-    store_updates,
-)
+from bot.store.inbox import count_attempt, mark_failed, mark_handled, pending_updates, store_updates
 from bot.store.lease import Lease, polling_lease
 from bot.store.models import InboxUpdate
 from bot.telegram.common import tell_about_failure
@@ -34,50 +32,87 @@ from bot.telegram.deps import Deps
 
 log = logging.getLogger(__name__)
 
-# Rows read per look at the inbox; those of cadres already being served are passed over, so
-# the batch is large enough that one cadre's backlog cannot hide everyone else's updates.
-BATCH = 500
-PARALLEL_CHATS = 16
+BATCH = 500  # rows read per page when the inbox is read back
+PARALLEL_CHATS = 16  # cadres whose updates are handled at the same moment
 MAX_ATTEMPTS = 5
 LEASE_CHECK_SECONDS = 2.0
+FLUSH_SECONDS = 0.5  # how soon handled updates nobody claimed leave the inbox
 _MAX_BACKOFF = 30.0
 SHUTDOWN_GRACE = 20.0
 
 
+class PollingFailed(Exception):
+    """The poller cannot go on; the process should stop with a failure."""
+
+
+@dataclass
+class _Item:
+    """A stored update waiting for its cadre's worker."""
+
+    update_id: int
+    update: Update | None  # None: this version cannot read it
+    attempts: int
+
+
+class _Outcome(Enum):
+    HANDLED = auto()
+    RETRY = auto()  # the database was briefly out of reach: try again after a pause
+    FAILED = auto()  # set it aside for the operator
+
+
 class InboxPoller:
-    """Fetches updates into the inbox and drains the inbox into the Application."""
+    """Fetches updates into the inbox and hands them to per-cadre workers."""
 
     def __init__(self, app: Application, deps: Deps, *, timeout: int) -> None:  # type: ignore[type-arg]
         self.app = app
         self.deps = deps
         self.timeout = timeout
         self.offset: int | None = None
-        self._stored = asyncio.Event()  # the fetcher stored updates
-        self._settled = asyncio.Event()  # a cadre's worker finished
-        self._owner = asyncio.Event()  # this instance holds the polling lease
-        self._polling = asyncio.Event()  # set once getUpdates answered: we own the inbox
-        self._limit = asyncio.Semaphore(PARALLEL_CHATS)
-        self._busy: set[object] = set()  # cadres whose worker is running
-        self._in_flight: set[int] = set()  # update ids handed to a worker
-        self._workers: set[asyncio.Task[None]] = set()
+        self.fatal: BaseException | None = None  # why the poller stopped by itself
         self._stop = asyncio.Event()
+        # Whether this process owns the inbox. A poller used on its own (tests, benchmarks)
+        # does; `run` leaves it to the polling lease.
+        self._owner = asyncio.Event()
+        self._owner.set()
+        self._epoch = 0  # bumped whenever the lease is lost
+        self._recovered = False  # the inbox was read back since the lease was taken
+        self._limit = asyncio.Semaphore(PARALLEL_CHATS)
+        self._queues: dict[object, deque[_Item]] = {}
+        self._workers: dict[object, asyncio.Task[None]] = {}
+        # Update ids queued, in hand, or handled and not yet removed from the inbox: none of
+        # them is handed out again when the inbox is read back.
+        self._known: set[int] = set()
+        self._handled: list[int] = []  # to remove from the inbox in the next batch
+        # Reading the inbox back and removing handled rows never overlap, so a row removed
+        # during the read cannot come back as pending.
+        self._inbox_turn = asyncio.Lock()
+
+    # Running ------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Fetch and drain until `stop` is set; updates being handled then are finished."""
+        """Fetch and hand out until `stop` is set; updates being handled then are finished.
+
+        Raises PollingFailed (or InvalidToken) if the poller had to stop by itself.
+        """
         self._stop = stop
+        self._owner.clear()
+        self._recovered = False
         lease = polling_lease(self.deps.db, self.app.bot.id)
         loops = {
             asyncio.create_task(self._lease_loop(stop, lease), name="lease"),
             asyncio.create_task(self._fetch_loop(stop), name="fetch"),
-            asyncio.create_task(self._drain_loop(stop), name="drain"),
+            asyncio.create_task(self._flush_loop(stop), name="flush"),
         }
         stopped = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait({stopped, *loops}, return_when=asyncio.FIRST_COMPLETED)
             for task in done & loops:
+                if stop.is_set() and task.exception() is None:
+                    continue  # it saw the stop signal first
                 # The loops catch what they can recover from; ending means a bug. Stop
-                # rather than run on without fetching or draining.
+                # rather than run on without fetching.
                 log.critical("the %s loop ended: %r; stopping", task.get_name(), task.exception())
+                self.fatal = self.fatal or PollingFailed(f"the {task.get_name()} loop ended")
         finally:
             stop.set()
             # The loops end at their next wait, and workers after the update in hand. They
@@ -85,29 +120,268 @@ class InboxPoller:
             # connection holding SQLite's write lock, and the workers would wait behind it.
             deadline = asyncio.get_running_loop().time() + SHUTDOWN_GRACE
             loops_ended = await _ended(loops, deadline)
-            # Only now is the set of workers final: the drain loop starts no more.
-            if not (await _ended(set(self._workers), deadline) and loops_ended):
+            if not (await _ended(set(self._workers.values()), deadline) and loops_ended):
                 log.warning("stopped while handling updates; they stay in the inbox")
+            try:
+                await self.flush()
+            except Exception as exc:  # they are handled again after a restart, once each
+                log.warning("could not remove handled updates from the inbox (%s)", exc)
             await stopped
             await lease.release()
+        if self.fatal is not None:
+            raise self.fatal
 
     async def fetch_once(self) -> int:
-        """One getUpdates call; the updates are committed to the inbox before the next call
-        (which carries the new offset, and so confirms them)."""
+        """One getUpdates call; its updates are committed to the inbox before the next call
+        (which carries the new offset, and so confirms them), then handed out."""
+        epoch = self._epoch
         updates = await self._get_updates()
         if updates is None:
             return 0
-        self._polling.set()
-        if updates:
-            async with self.deps.db.session() as session:
-                await store_updates(
-                    session=session,
-                    updates=[(u.update_id, u.to_json()) for u in updates],
-                    now=self.deps.clock(),
-                )
-            self.offset = updates[-1].update_id + 1
-            self._stored.set()
+        if epoch != self._epoch or not self._owner.is_set():
+            # The lease was lost while the call was out: the new holder fetches these
+            # updates again (nothing confirmed them), so this process must not touch them.
+            log.info("dropped %d fetched updates: the polling lease was lost", len(updates))
+            return 0
+        await self.accept(updates)
         return len(updates)
+
+    async def accept(self, updates: Sequence[Update]) -> None:
+        """Store updates durably, then hand them to their cadres' workers.
+
+        The one way in for an update: a webhook endpoint would call this and answer
+        Telegram's request only after it returned (docs/decisions.md).
+        """
+        async with self._inbox_turn:
+            handled, self._handled = self._handled, []
+            try:
+                async with self.deps.db.session() as session:
+                    await store_updates(
+                        session=session,
+                        updates=[(u.update_id, u.to_json()) for u in updates],
+                        now=self.deps.clock(),
+                        handled=handled,
+                    )
+            except BaseException:
+                self._handled[:0] = handled
+                raise
+            self._known.difference_update(handled)
+        if updates:
+            self.offset = updates[-1].update_id + 1
+        for update in updates:
+            self._enqueue(update.update_id, update, attempts=0)
+
+    async def recover(self) -> int:
+        """Hand out what the inbox holds and this process does not: updates a previous
+        holder of the lease (or this process before a restart) stored but did not handle.
+        Returns how many were handed out."""
+        handed = 0
+        after = -1
+        async with self._inbox_turn:
+            while True:
+                async with self.deps.db.session() as session:
+                    rows = await pending_updates(session=session, limit=BATCH, after=after)
+                for row in rows:
+                    after = row.update_id
+                    if row.update_id not in self._known:
+                        self._enqueue(row.update_id, self._read(row), attempts=row.attempts)
+                        handed += 1
+                if len(rows) < BATCH:
+                    return handed
+
+    async def flush(self) -> None:
+        """Remove updates handled since the last batch (those no service claimed) from the
+        inbox. Until then a crash hands them out again: a sticker's reply may repeat."""
+        async with self._inbox_turn:
+            handled, self._handled = self._handled, []
+            if not handled:
+                return
+            try:
+                async with self.deps.db.session() as session:
+                    await mark_handled(session=session, update_ids=handled)
+            except BaseException:
+                self._handled[:0] = handled
+                raise
+            self._known.difference_update(handled)
+
+    async def drain_all(self) -> None:
+        """Wait until every update handed out is handled, and flush (tests, benchmarks)."""
+        while self._workers:
+            await asyncio.wait(set(self._workers.values()))
+        await self.flush()
+
+    @property
+    def queued(self) -> int:
+        """Updates handed out and not finished yet."""
+        return sum(len(queue) for queue in self._queues.values())
+
+    # Workers ------------------------------------------------------------------------------
+
+    def _serving(self) -> bool:
+        return self._owner.is_set() and not self._stop.is_set()
+
+    def _enqueue(self, update_id: int, update: Update | None, *, attempts: int) -> None:
+        if update_id in self._known:
+            return  # a redelivery of an update this process has in hand
+        self._known.add(update_id)
+        key = _cadre_key(update_id, update)
+        self._queues.setdefault(key, deque()).append(_Item(update_id, update, attempts))
+        if key not in self._workers:
+            self._workers[key] = asyncio.create_task(self._work(key), name=f"cadre {key}")
+
+    async def _work(self, key: object) -> None:
+        """One cadre's updates, strictly in order; one that will be tried again holds back
+        the rest, so a later message is never applied before an earlier one."""
+        queue = self._queues[key]
+        try:
+            while queue and self._serving():
+                item = queue[0]
+                async with self._limit:
+                    outcome = await self._handle(item) if self._serving() else None
+                if outcome is _Outcome.RETRY:
+                    await _sleep(self._stop, min(2.0 ** (item.attempts - 1), _MAX_BACKOFF))
+                    continue
+                if outcome is _Outcome.FAILED and not await self._set_aside(item):
+                    break  # stopping before it could be recorded: it stays in the inbox
+                if outcome is None:
+                    break
+                queue.popleft()
+                # Handling need not wait for anything (SQLite runs inline), so give the
+                # other cadres, and the fetch loop, their turn between updates.
+                await asyncio.sleep(0)
+        except Exception:
+            log.exception("the worker of %s failed; its updates stay in the inbox", key)
+        finally:
+            del self._workers[key]
+            # What is left stays in the inbox, to be read back by whoever holds the lease.
+            self._known.difference_update(item.update_id for item in queue)
+            del self._queues[key]
+
+    def _read(self, row: InboxUpdate) -> Update | None:
+        """The stored update, or None (kept aside) if this version cannot read it."""
+        try:
+            return Update.de_json(json.loads(row.payload), self.app.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.exception("update %s cannot be read; kept aside", row.update_id)
+            return None
+
+    async def _handle(self, item: _Item) -> _Outcome:
+        """Hand one update to the Application and say what became of it."""
+        if item.update is None:
+            return _Outcome.FAILED
+        await self.app.process_update(item.update)
+        error = self.deps.failed_updates.pop(item.update_id, None)
+        if error is None:
+            self._handled.append(item.update_id)
+            return _Outcome.HANDLED
+        item.attempts += 1
+        if is_transient(error) and item.attempts < MAX_ATTEMPTS:
+            log.warning("update %s will be tried again (%s)", item.update_id, error)
+            await self._record(count_attempt, update_id=item.update_id)
+            return _Outcome.RETRY
+        if is_transient(error):
+            await tell_about_failure(self.app.bot, self.deps, item.update)
+        return _Outcome.FAILED
+
+    async def _set_aside(self, item: _Item) -> bool:
+        """Mark an update failed, waiting out a database that is away (with backoff, never
+        in a tight loop). False if the poller stopped first: it stays in the inbox."""
+        delay = 1.0
+        while True:
+            async with self._inbox_turn:
+                if await self._record(mark_failed, update_id=item.update_id):
+                    self._known.discard(item.update_id)
+                    return True
+            if self._stop.is_set():
+                return False
+            await _sleep(self._stop, delay)
+            delay = min(delay * 2, _MAX_BACKOFF)
+
+    async def _record(self, write: Callable[..., Awaitable[None]], **params: Any) -> bool:
+        """Write an update's bookkeeping; False (logged) if the database refused."""
+        try:
+            async with self.deps.db.session() as session:
+                await write(session=session, now=self.deps.clock(), **params)
+        except Exception as exc:
+            log.warning("recording the outcome of update %s failed (%s)", params, exc)
+            return False
+        return True
+
+    # Loops --------------------------------------------------------------------------------
+
+    async def _lease_loop(self, stop: asyncio.Event, lease: Lease) -> None:
+        """Take the polling lease, or wait as a standby until its holder is gone."""
+        waiting_said = False
+        while not stop.is_set():
+            try:
+                if not self._owner.is_set() and await lease.try_acquire():
+                    log.info("this instance holds the polling lease")
+                    self._recovered = False
+                    self._owner.set()
+                    waiting_said = False
+                elif not self._owner.is_set() and not waiting_said:
+                    log.warning("another instance is polling this bot; this one stands by")
+                    waiting_said = True
+                elif self._owner.is_set() and not await lease.alive():
+                    log.warning("the polling lease was lost; standing by to take it again")
+                    self._lose_lease()
+            except Exception:
+                log.exception("checking the polling lease failed; trying again")
+                if self._owner.is_set():
+                    self._lose_lease()  # unchecked is not held
+            await _sleep(stop, LEASE_CHECK_SECONDS)
+
+    def _lose_lease(self) -> None:
+        self._epoch += 1
+        self._owner.clear()
+
+    async def _fetch_loop(self, stop: asyncio.Event) -> None:
+        backoff = 1.0
+        while not stop.is_set():
+            if not self._owner.is_set():
+                await _wait_any(self._owner, stop, seconds=60.0)
+                continue
+            try:
+                if not self._recovered:
+                    recovered = await self.recover()
+                    self._recovered = True
+                    if recovered:
+                        log.info("handing out %d updates stored before", recovered)
+                await self.fetch_once()
+                backoff = 1.0
+                continue
+            except InvalidToken as exc:
+                log.critical("Telegram rejected the bot token; stopping")
+                self.fatal = exc
+                stop.set()
+                return
+            except RetryAfter as exc:
+                wait = exc.retry_after
+                await _sleep(stop, float(wait if isinstance(wait, int) else wait.total_seconds()))
+                continue
+            except Conflict:
+                log.warning("another instance is polling this bot; waiting %.0f s", backoff)
+            except (TimedOut, NetworkError) as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+            except Exception:
+                # Storing failed (the database is out of reach, say): nothing was confirmed,
+                # so the same updates come again with the same offset.
+                log.exception("fetching updates failed; retrying in %.0f s", backoff)
+            await _sleep(stop, backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    async def _flush_loop(self, stop: asyncio.Event) -> None:
+        backoff = FLUSH_SECONDS
+        while not stop.is_set():
+            await _sleep(stop, backoff)
+            try:
+                await self.flush()
+                backoff = FLUSH_SECONDS
+            except Exception as exc:
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+                log.warning(
+                    "removing handled updates failed (%s); retrying in %.0f s", exc, backoff
+                )
 
     async def _get_updates(self) -> tuple[Update, ...] | None:
         """getUpdates, or None if the poller stops first. Giving a long poll up is safe: it
@@ -129,156 +403,15 @@ class InboxPoller:
             return None
         return call.result()
 
-    async def drain_once(self) -> int:
-        """Start a worker for each cadre with stored updates and no worker running; returns
-        how many workers were started. A slow cadre holds up only their own updates."""
-        async with self.deps.db.session() as session:
-            rows = await pending_updates(session=session, limit=BATCH)
-        by_cadre: dict[object, list[tuple[InboxUpdate, Update | None]]] = defaultdict(list)
-        for row in rows:
-            if row.update_id in self._in_flight:
-                continue  # its worker has it; no need to read it again
-            update = self._read(row)
-            key = update.effective_user.id if update and update.effective_user else row.update_id
-            if key not in self._busy:
-                by_cadre[key].append((row, update))
-        for cadre, cadre_rows in by_cadre.items():
-            self._busy.add(cadre)
-            self._in_flight.update(row.update_id for row, _ in cadre_rows)
-            worker = asyncio.create_task(self._work(cadre, cadre_rows), name=f"cadre {cadre}")
-            self._workers.add(worker)
-            worker.add_done_callback(self._workers.discard)
-        return len(by_cadre)
 
-    async def drain_all(self) -> None:
-        """Drain until the inbox is empty and every worker has finished (tests, benchmarks)."""
-        while await self.drain_once() or self._workers:
-            await asyncio.wait(set(self._workers))
-
-    async def _work(self, key: object, rows: Sequence[tuple[InboxUpdate, Update | None]]) -> None:
-        """One cadre's updates, strictly in order; one that will be retried holds back the
-        rest, so a later message is never applied before an earlier one."""
-        try:
-            async with self._limit:
-                for row, update in rows:
-                    if self._stop.is_set() or not await self._handle(row, update):
-                        break
-                    # Handling need not wait for anything (SQLite runs inline), so give the
-                    # other cadres, and the fetch loop, their turn between updates.
-                    await asyncio.sleep(0)
-        finally:
-            self._in_flight.difference_update(row.update_id for row, _ in rows)
-            self._busy.discard(key)
-            self._settled.set()
-
-    def _read(self, row: InboxUpdate) -> Update | None:
-        """The stored update, or None (kept aside) if this version cannot read it."""
-        try:
-            return Update.de_json(json.loads(row.payload), self.app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            log.exception("update %s cannot be read; kept aside", row.update_id)
-            return None
-
-    async def _handle(self, row: InboxUpdate, update: Update | None) -> bool:
-        """Hand one update to the Application and settle its row. False when it is to be
-        tried again later (the database was briefly out of reach)."""
-        if update is None:
-            await self._settle(mark_failed, update_id=row.update_id)
-            return True
-        await self.app.process_update(update)
-        error = self.deps.failed_updates.pop(row.update_id, None)
-        if error is None:
-            await self._settle(mark_handled, update_ids=[row.update_id])
-            return True
-        if is_transient(error) and row.attempts + 1 < MAX_ATTEMPTS:
-            log.warning("update %s will be tried again (%s)", row.update_id, error)
-            await self._settle(count_attempt, update_id=row.update_id)
-            await _sleep(self._stop, min(2.0**row.attempts, _MAX_BACKOFF))
-            return False
-        if is_transient(error):
-            await tell_about_failure(self.app.bot, self.deps, update)
-        await self._settle(mark_failed, update_id=row.update_id)
-        return True
-
-    async def _settle(self, write: Callable[..., Awaitable[None]], **params: Any) -> None:
-        """Record an update's outcome, retrying while the database is out of reach. If it
-        never gets through, the row is handled again later: the service applies it once."""
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                async with self.deps.db.session() as session:
-                    await write(session=session, now=self.deps.clock(), **params)
-                return
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("recording an update's outcome failed (%s); retrying", exc)
-                await _sleep(self._stop, min(2.0**attempt, _MAX_BACKOFF))
-
-    async def _lease_loop(self, stop: asyncio.Event, lease: Lease) -> None:
-        """Take the polling lease, or wait as a standby until its holder is gone."""
-        waiting_said = False
-        while not stop.is_set():
-            try:
-                if not self._owner.is_set() and await lease.try_acquire():
-                    log.info("this instance holds the polling lease")
-                    self._owner.set()
-                elif not self._owner.is_set() and not waiting_said:
-                    log.warning("another instance is polling this bot; this one stands by")
-                    waiting_said = True
-                elif self._owner.is_set() and not await lease.alive():
-                    log.warning("the polling lease was lost; standing by to take it again")
-                    self._owner.clear()
-                    self._polling.clear()
-            except Exception:
-                log.exception("checking the polling lease failed; trying again")
-            await _sleep(stop, LEASE_CHECK_SECONDS)
-
-    async def _fetch_loop(self, stop: asyncio.Event) -> None:
-        backoff = 1.0
-        while not stop.is_set():
-            if not self._owner.is_set():
-                await _wait_any(self._owner, stop, seconds=60.0)
-                continue
-            try:
-                await self.fetch_once()
-                backoff = 1.0
-                continue
-            except InvalidToken:
-                log.critical("Telegram rejected the bot token; stopping")
-                stop.set()
-                return
-            except RetryAfter as exc:
-                wait = exc.retry_after
-                await _sleep(stop, float(wait if isinstance(wait, int) else wait.total_seconds()))
-                continue
-            except Conflict:
-                log.warning("another instance is polling this bot; waiting %.0f s", backoff)
-            except (TimedOut, NetworkError) as exc:
-                log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
-            except Exception:
-                # Storing failed (the database is out of reach, say): nothing was confirmed,
-                # so the same updates come again with the same offset.
-                log.exception("fetching updates failed; retrying in %.0f s", backoff)
-            await _sleep(stop, backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF)
-
-    async def _drain_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            if not self._polling.is_set():
-                # Only the instance that holds the lease and polls drains, so two instances
-                # never handle one update.
-                await _wait_any(self._polling, stop, seconds=60.0)
-                continue
-            # Cleared before looking, so a store or a finished worker during the look counts.
-            self._stored.clear()
-            self._settled.clear()
-            try:
-                await self.drain_once()
-            except Exception:
-                log.exception("reading the inbox failed; retrying")
-                await _sleep(stop, 1.0)
-                continue
-            await _wait_any(self._stored, stop, self._settled, seconds=5.0)
+def _cadre_key(update_id: int, update: Update | None) -> object:
+    """Whose worker takes an update: its sender's (their updates go in order)."""
+    if update is not None:
+        if update.effective_user is not None:
+            return update.effective_user.id
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+    return update_id
 
 
 async def _ended(tasks: set[asyncio.Task[None]], deadline: float) -> bool:

@@ -10,9 +10,16 @@ from datetime import timedelta
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
+from bot.store.inbox import forget_failed_updates
 from bot.store.queries import forget_processed_updates
 from bot.store.schema import ensure_current
-from bot.telegram.app import build_application, deps_of_app, publish_commands, settle_memory
+from bot.telegram.app import (
+    build_application,
+    claim_database_of,
+    deps_of_app,
+    publish_commands,
+    settle_memory,
+)
 from bot.telegram.deps import deps_of
 from bot.telegram.polling import InboxPoller
 
@@ -20,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PRUNE_EVERY = timedelta(hours=6)
 KEEP_PROCESSED = timedelta(days=7)
+KEEP_FAILED = timedelta(days=30)
 
 
 async def prune_processed_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -30,10 +38,15 @@ async def prune_processed_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
             session=session, before=deps.clock() - KEEP_PROCESSED
         )
     log.info("forgot %d processed update ids older than %s", dropped, KEEP_PROCESSED)
+    async with deps.db.session() as session:
+        failed = await forget_failed_updates(session=session, before=deps.clock() - KEEP_FAILED)
+    if failed:
+        log.info("forgot %d updates that failed more than %s ago", failed, KEEP_FAILED)
 
 
 async def run_polling(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM."""
+    """Serve until SIGINT or SIGTERM. Raises InvalidToken if Telegram rejects the token
+    while serving, PollingFailed if polling could not go on."""
     app = build_application(settings)
     deps = deps_of_app(app)
     stop = asyncio.Event()
@@ -44,18 +57,22 @@ async def run_polling(settings: Settings) -> None:
         # The schema first: an outdated database must stop us before we touch Telegram.
         await ensure_current(deps.db, auto_migrate=settings.auto_migrate)
         async with app:
+            # getMe has answered: the database must be this bot's, and writable.
+            await claim_database_of(app)
             await publish_commands(app, settings)
             await app.start()
-            assert app.job_queue is not None
-            app.job_queue.run_repeating(
-                prune_processed_updates,
-                interval=PRUNE_EVERY,
-                first=60.0,
-                job_kwargs={"misfire_grace_time": 3600},
-            )
-            settle_memory()
-            log.info("@%s is polling %s", app.bot.username, settings.telegram_api_base_url)
-            await InboxPoller(app, deps, timeout=settings.poll_timeout).run(stop)
-            await app.stop()
+            try:
+                assert app.job_queue is not None
+                app.job_queue.run_repeating(
+                    prune_processed_updates,
+                    interval=PRUNE_EVERY,
+                    first=60.0,
+                    job_kwargs={"misfire_grace_time": 3600},
+                )
+                settle_memory()
+                log.info("@%s is polling %s", app.bot.username, settings.telegram_api_base_url)
+                await InboxPoller(app, deps, timeout=settings.poll_timeout).run(stop)
+            finally:
+                await app.stop()
     finally:
         await deps.db.dispose()
