@@ -35,13 +35,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
+    # Before the settings are read, so that their own warnings are logged like the rest.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = load_settings(args.env_file)
-        logging.basicConfig(
-            # In the demo the terminal is the user's screen: only warnings belong there.
-            level="WARNING" if args.command == "demo" else settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        # In the demo the terminal is the user's screen: only warnings belong there.
+        logging.getLogger().setLevel("WARNING" if args.command == "demo" else settings.log_level)
         logging.getLogger("httpx").setLevel(logging.WARNING)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:

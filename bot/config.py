@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
 import io
 import logging
+import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv.parser import parse_stream
+from dotenv.parser import Binding, parse_stream
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -18,6 +22,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.interview.questionnaire import Language
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
 
 # Bot API tokens look like "123456789:AAH…" (a numeric bot id, a colon, 30+ url-safe chars).
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
@@ -112,7 +117,7 @@ class Settings(BaseSettings):
         if not token:
             raise ConfigError(
                 "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env "
-                "(see .env.example)."
+                "(see .env.example); to try it without a token: python -m bot demo"
             )
         if not _TOKEN.match(token):
             raise ConfigError(
@@ -123,8 +128,13 @@ class Settings(BaseSettings):
 
 
 def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Settings:
-    """Read settings from the environment and `.env`; errors become one ConfigError line."""
-    problems = env_file_problems(Path(env_file)) if env_file is not None else []
+    """Read settings from the environment and `.env`; errors become one ConfigError line.
+
+    A name one slip away from a setting's is an error, since the setting it was meant for
+    would silently be unset; other names in `.env` are other tools', named in one warning.
+    """
+    report = read_env_file(Path(env_file)) if env_file is not None else EnvFileReport()
+    problems = [*report.problems, *misspelt_environment_names(os.environ)]
     # We report unreadable lines ourselves, with the file's name; dotenv's warning would
     # only repeat them without it.
     logging.getLogger("dotenv.main").setLevel(logging.ERROR)
@@ -140,31 +150,125 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
         raise ConfigError(f"cannot read {env_file}: {exc}") from None
     if problems:
         raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
+    if report.other_names:
+        log.warning(
+            "%s: ignoring names that are not settings: %s", env_file, ", ".join(report.other_names)
+        )
     return settings
 
 
+@dataclass(frozen=True)
+class EnvFileReport:
+    """What a settings file holds besides our settings."""
+
+    problems: list[str] = field(default_factory=list)
+    """Lines that stop the bot: unreadable, or a setting's name with a typo."""
+    other_names: list[str] = field(default_factory=list)
+    """Names of other tools' variables, which are ignored."""
+
+
 def env_file_problems(path: Path) -> list[str]:
-    """What is wrong with the lines of a settings file (nothing if there is no file).
+    """What is wrong with the lines of a settings file (nothing if there is no file)."""
+    return read_env_file(path).problems
+
+
+def read_env_file(path: Path) -> EnvFileReport:
+    """Check the lines of a settings file (nothing to say if there is no file).
 
     python-dotenv skips a line it cannot parse with a warning, so a setting written there
-    (an unclosed quote around the token, say) would silently be missing.
+    (an unclosed quote around the token, say) would silently be missing. A line is named
+    by its number and its variable, never by its text: the text may hold the token.
     """
+    bindings = _env_file_bindings(path)
+    if isinstance(bindings, str):
+        return EnvFileReport(problems=[bindings])
+    problems: list[str] = []
+    others: set[str] = set()
+    for binding in bindings:
+        key, line = binding.key, _line_number(binding)
+        if binding.error:
+            problems.append(f"{path} line {line}: {_why_unreadable(binding.original.string)}")
+        elif key is None:
+            continue  # a comment or the blank end of the file
+        elif not _NAME.fullmatch(key):
+            problems.append(f"{path} line {line}: cannot read this line, expected NAME=value")
+        elif binding.value is None:
+            problems.append(f"{path} line {line}: {key} has no '=value'")
+        elif meant := _meant_setting(key):
+            problems.append(f"{path} line {line}: unknown setting {key}, did you mean {meant}?")
+        elif key.upper() not in _SETTING_NAMES:
+            others.add(key)
+    return EnvFileReport(problems=problems, other_names=sorted(others))
+
+
+def misspelt_environment_names(environ: Mapping[str, str]) -> list[str]:
+    """Environment variables that look like a setting's name with a typo.
+
+    The environment is shared with everything on the machine, so only names that begin
+    with a setting's first word (`DATABASE_…`, `TELEGRAM_…`) are looked at, and the
+    others are not warned about.
+    """
+    return [
+        f"unknown setting {name} in the environment, did you mean {meant}?"
+        for name in sorted(environ)
+        if name.upper().startswith(_SETTING_PREFIXES) and (meant := _meant_setting(name))
+    ]
+
+
+_SETTING_NAMES = frozenset(name.upper() for name in Settings.model_fields)
+_SETTING_PREFIXES = tuple(sorted({name.split("_")[0] + "_" for name in _SETTING_NAMES}))
+# What a variable's name may look like; anything else in its place (a pasted token, say)
+# is not shown back.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_NAME_EQUALS = re.compile(rf"(?:export\s+)?({_NAME.pattern})\s*=\s*(['\"]?)(.*)")
+
+
+def _meant_setting(name: str) -> str | None:
+    """The setting `name` is one slip away from, if any: a letter missing, added, wrong,
+    or two swapped (difflib leaves at most two characters unmatched). A name holding a
+    setting's whole name (`TEST_DATABASE_URL`) is another tool's, not a typo."""
+    upper = name.upper()
+    if any(known in upper for known in _SETTING_NAMES):
+        return None
+    for known in difflib.get_close_matches(upper, _SETTING_NAMES, n=3, cutoff=0.7):
+        matched = sum(
+            block.size
+            for block in difflib.SequenceMatcher(None, upper, known).get_matching_blocks()
+        )
+        if len(upper) + len(known) - 2 * matched <= 2:
+            return known
+    return None
+
+
+def _env_file_bindings(path: Path) -> list[Binding] | str:
+    """The parsed lines of a settings file ([] if there is none), or what stops reading it."""
     if not path.exists():
         return []
     if not path.is_file():
-        return [f"{path} is not a file"]
+        return f"{path} is not a file"
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        return [f"{path} is not UTF-8 text"]
+        return f"{path} is not UTF-8 text"
     except OSError as exc:
-        return [f"cannot read {path}: {exc.strerror}"]
-    problems = []
-    for binding in parse_stream(io.StringIO(text)):
-        line = binding.original.line
-        if binding.error:
-            shown = binding.original.string.strip()[:40]
-            problems.append(f"{path} line {line}: cannot read {shown!r}, expected NAME=value")
-        elif binding.key is not None and binding.value is None:
-            problems.append(f"{path} line {line}: {binding.key} has no '=value'")
-    return problems
+        return f"cannot read {path}: {exc.strerror}"
+    return list(parse_stream(io.StringIO(text)))
+
+
+def _line_number(binding: Binding) -> int:
+    """The line a binding's text starts on: dotenv counts from the blank lines before it."""
+    text = binding.original.string
+    blank = text[: len(text) - len(text.lstrip())]
+    return binding.original.line + len(re.findall(r"\r\n|\n|\r", blank))
+
+
+def _why_unreadable(text: str) -> str:
+    """Why dotenv could not read this line, naming at most its variable."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    found = _NAME_EQUALS.fullmatch(first.strip())
+    if found is None:
+        return "cannot read this line, expected NAME=value"
+    name, quote, rest = found.groups()
+    if quote and quote not in rest.replace("\\" + quote, ""):
+        return f"{name} has an unclosed quote"
+    return f"cannot read the value of {name}, expected NAME=value"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, env_file_problems, load_settings
+from bot.config import PROJECT_DIR, ConfigError, Settings, env_file_problems, load_settings
 from tests.conftest import TOKEN
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.http_server import BotApiServer
@@ -41,8 +44,10 @@ def assert_one_clear_line(result: subprocess.CompletedProcess[str], *needles: st
         assert needle in lines[0], lines[0]
 
 
-def test_a_missing_token_says_where_to_put_it(tmp_path: Path) -> None:
-    assert_one_clear_line(run_bot(tmp_path), "TELEGRAM_BOT_TOKEN is not set", ".env")
+def test_a_missing_token_says_where_to_put_it_and_how_to_try_the_demo(tmp_path: Path) -> None:
+    assert_one_clear_line(
+        run_bot(tmp_path), "TELEGRAM_BOT_TOKEN is not set", ".env", "python -m bot demo"
+    )
 
 
 @pytest.mark.parametrize("token", ["abc", "123456", "123456:short", "123 456:" + "x" * 35])
@@ -153,9 +158,9 @@ def test_an_unknown_log_level_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
-        (f'TELEGRAM_BOT_TOKEN="{TOKEN}\n', ".env line 1: cannot read"),
+        (f'TELEGRAM_BOT_TOKEN="{TOKEN}\n', ".env line 1: TELEGRAM_BOT_TOKEN has an unclosed quote"),
         (f"TELEGRAM_BOT_TOKEN={TOKEN}\nDATABASE_URL\n", ".env line 2: DATABASE_URL has no"),
-        (f"TELEGRAM_BOT_TOKEN={TOKEN}\njust some words\n", ".env line 2: cannot read"),
+        (f"TELEGRAM_BOT_TOKEN={TOKEN}\njust some words\n", ".env line 2: cannot read this line"),
     ],
     ids=["unclosed quote", "no value", "not a setting"],
 )
@@ -167,6 +172,140 @@ def test_an_unreadable_env_line_is_named_not_skipped(
     result = run_bot(tmp_path)
     assert_one_clear_line(result, needle)
     assert result.returncode == 2
+
+
+SECRET = TOKEN.partition(":")[2][:8]
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (f"# the bot\n\nTELEGRAM_BOT_TOKEN='{TOKEN}\n", ".env line 3: TELEGRAM_BOT_TOKEN has an"),
+        (
+            f'\n\nexport TELEGRAM_BOT_TOKEN = "{TOKEN}" {SECRET}\n',
+            ".env line 3: cannot read the value of TELEGRAM_BOT_TOKEN",
+        ),
+        (f"LOG_LEVEL=INFO\n{TOKEN}\n", ".env line 2: cannot read this line, expected NAME=value"),
+        (
+            f"LOG_LEVEL=INFO\n\n{TOKEN} {SECRET}\n",
+            ".env line 3: cannot read this line, expected NAME=value",
+        ),
+    ],
+    ids=["unclosed quote", "text after the quote", "a token alone", "words"],
+)
+def test_an_unreadable_env_line_is_named_by_number_and_variable_never_by_its_text(
+    tmp_path: Path, content: str, needle: str
+) -> None:
+    """The line may hold the token, and error messages end up in logs and chats."""
+    (tmp_path / ".env").write_text(content, encoding="utf-8")
+    result = run_bot(tmp_path)
+    assert_one_clear_line(result, needle)
+    assert result.returncode == 2
+    assert SECRET not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("DATABASE_ULR", "DATABASE_URL"),
+        ("database_uri", "DATABASE_URL"),
+        ("LOGLEVEL", "LOG_LEVEL"),
+        ("DEFAULT_TIME_ZONE", "DEFAULT_TIMEZONE"),
+    ],
+)
+def test_a_setting_name_with_a_typo_in_the_env_file_is_refused(
+    tmp_path: Path, name: str, meant: str
+) -> None:
+    """Ignored, the typo would leave the setting at its default without a word."""
+    (tmp_path / ".env").write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nTELEGRAM_API_BASE_URL=http://127.0.0.1:9/bot\n"
+        f"{name}=postgresql://u:pw@db.example/debrief\n",
+        encoding="utf-8",
+    )
+    result = run_bot(tmp_path)
+    assert_one_clear_line(result, f".env line 3: unknown setting {name}, did you mean {meant}?")
+    assert result.returncode == 2
+    assert "cannot reach" not in result.stderr
+
+
+def test_a_setting_name_with_a_typo_in_the_environment_is_refused(tmp_path: Path) -> None:
+    result = run_bot(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot",
+        DATABASE_ULR="postgresql://u:pw@db.example/debrief",
+    )
+    assert_one_clear_line(
+        result, "unknown setting DATABASE_ULR in the environment, did you mean DATABASE_URL?"
+    )
+    assert result.returncode == 2
+
+
+def test_other_programs_variables_in_the_environment_are_left_alone(tmp_path: Path) -> None:
+    """The environment is shared with the whole machine: only names that begin like a
+    setting's and are one slip from it are refused, and none is warned about."""
+    result = run_bot(
+        tmp_path,
+        LOGLEVEL="debug",  # one slip from LOG_LEVEL, but not in our LOG_ family
+        TEST_DATABASE_URL="sqlite:///x.db",  # holds DATABASE_URL whole: another name
+        DATABASE_USER="postgres",  # three letters from DATABASE_URL
+        TELEGRAM_API_ID="12345",
+    )
+    assert_one_clear_line(result, "TELEGRAM_BOT_TOKEN is not set")
+    assert "WARNING" not in result.stderr, result.stderr
+
+
+def test_other_names_in_the_env_file_get_one_warning_and_the_bot_starts(tmp_path: Path) -> None:
+    """A .env file is often shared with other tools (docker compose, a local Bot API server)."""
+    (tmp_path / ".env").write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nTELEGRAM_API_BASE_URL=http://127.0.0.1:9/bot\n"
+        "PGHOST=db\nPGPASSWORD=pg-secret\nTELEGRAM_API_ID=12345\nDATABASE_USER=postgres\n"
+        "TEST_DATABASE_URL=sqlite:///x.db\nlog_level=INFO\n",
+        encoding="utf-8",
+    )
+    result = run_bot(tmp_path)
+    # It got as far as calling Telegram: nothing in the file stopped it.
+    assert_one_clear_line(result, "cannot reach the Bot API")
+    warnings = [line for line in result.stderr.splitlines() if "PGHOST" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "WARNING" in warnings[0]
+    named = warnings[0].partition("not settings: ")[2]
+    assert named == "DATABASE_USER, PGHOST, PGPASSWORD, TELEGRAM_API_ID, TEST_DATABASE_URL"
+    assert "pg-secret" not in result.stderr + result.stdout
+
+
+def readme_commands() -> list[str]:
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```sh\n(.*?)\n```", readme, flags=re.DOTALL)
+
+
+def test_the_readme_opens_with_a_command_that_works_without_a_token(tmp_path: Path) -> None:
+    """A newcomer has no token yet: the first command must not end in an error."""
+    install = "python3 -m venv .venv && .venv/bin/pip install -q -e . && "
+    first = readme_commands()[0]
+    assert first.startswith(install), first
+    words = shlex.split(first.removeprefix(install))
+    # NAME=value words before the program set its environment, as the shell would.
+    env = dict(word.split("=", 1) for word in itertools.takewhile(lambda w: "=" in w, words))
+    program, *args = words[len(env) :]
+    assert program == ".venv/bin/python"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
+    result = subprocess.run(
+        [sys.executable, *args],
+        cwd=tmp_path,
+        env={**clean, "DATA_DIR": str(tmp_path), **env},  # the demo's SQLite file goes there
+        input="/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "/1 中文" in result.stdout
+
+
+def test_the_readme_test_command_is_the_one_ci_runs() -> None:
+    ci = (PROJECT_DIR / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert readme_commands()[1] in ci
 
 
 def test_an_env_that_is_a_folder_is_reported(tmp_path: Path) -> None:
