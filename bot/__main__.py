@@ -15,6 +15,7 @@ from bot.interview.questionnaire import QuestionnaireError
 from bot.render.messages import MessagesError
 from bot.store.db import DatabaseUnavailable
 from bot.store.schema import SchemaOutdated
+from bot.telegram.polling import PollingFailed
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 4
+    except PollingFailed as exc:
+        print(f"debrief: polling stopped: {exc}; see the log above.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
