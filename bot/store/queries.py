@@ -89,6 +89,7 @@ _STORE_STATE = (
                 "editing_question",
                 "editing_entry",
                 "skipped",
+                "revision",
                 "updated_at",
             )
         }
@@ -188,7 +189,11 @@ async def store_interview_state(
     now: datetime,
 ) -> None:
     """Write the interview's position in one prepared UPDATE, and show it on the loaded row
-    without marking it changed (the ORM's own change tracking costs more than the write)."""
+    without marking it changed (the ORM's own change tracking costs more than the write).
+
+    Every write is a new revision of the interview: a confirmation carries the revision it
+    was asked at and is refused at any other. (The cadre's row is locked, so the loaded
+    revision is the stored one.)"""
     values = {
         "status": status,
         "current_question": current_question,
@@ -196,6 +201,7 @@ async def store_interview_state(
         "editing_question": editing_question,
         "editing_entry": editing_entry,
         "skipped": skipped,
+        "revision": interview.revision + 1,
         "updated_at": now,
     }
     await session.exec(_STORE_STATE, params={"of_interview": interview.id, **values})
@@ -208,6 +214,19 @@ async def next_draft_version(*, session: AsyncSession, interview_id: int) -> int
     statement = select(func.max(Draft.version)).where(Draft.interview_id == interview_id)
     latest = (await session.exec(statement)).one()
     return (latest or 0) + 1
+
+
+_LATEST_DRAFT = (
+    select(Draft)
+    .where(col(Draft.interview_id) == bindparam("interview_id"))
+    .order_by(col(Draft.version).desc())
+    .limit(1)
+)
+
+
+async def latest_draft(*, session: AsyncSession, interview_id: int) -> Draft | None:
+    """The newest stored draft version of an interview, if any."""
+    return (await session.exec(_LATEST_DRAFT, params={"interview_id": interview_id})).first()
 
 
 async def drafts_of(*, session: AsyncSession, interview_id: int) -> list[Draft]:
