@@ -281,7 +281,8 @@ async def test_a_full_interview_ends_with_the_draft_in_chat_and_as_docx(
     await play(user, script(ANNUAL))
     texts = user.texts
     start = max(i for i, t in enumerate(texts) if "第 1 版初稿" in t)
-    draft = "\n".join(texts[start + 1 :])
+    # The header opens the draft's first message; the report follows it.
+    draft = "\n".join(texts[start:]).split("第 1 版初稿", 1)[1]
     expected = markers(ANNUAL)
     assert [m for m in expected if draft.count(m) != 1] == []
     positions = [draft.index(m) for m in expected]
@@ -318,11 +319,42 @@ async def test_draft_at_any_time_marks_what_is_missing_and_keeps_versions(
     assert "第 1 版初稿" in replies[0] and "10 项回答未填写" in replies[0]
     assert "【待补充：年度主要任务】" in "\n".join(replies)
     assert "第 2/11 题" in tg.api.last_text(42) or len(user.documents) == 1
-    await user.says("/draft")
+    await user.says(answer_for("tasks"))
+    replies = await user.says("/draft")
+    assert "第 2 版初稿" in replies[0] and "9 项回答未填写" in replies[0]
     async with db.session() as session:
         versions = [d.version for d in (await session.exec(select(Draft))).all()]
     assert versions == [1, 2]
     assert len(user.documents) == 2
+
+
+async def test_an_unchanged_draft_is_not_stored_or_sent_again_unless_asked(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """/draft a hundred times is not a hundred versions and files: a draft like the last
+    version says so; its .docx comes again on request."""
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    await user.says("/draft")
+    before = len(tg.api.calls)
+    for _ in range(5):
+        replies = await user.says("/draft")
+        assert replies == [replies[0]] and "第 1 版初稿以来" in replies[0]
+    # One short message each, no file.
+    assert [c.method for c in tg.api.calls[before:]] == ["sendMessage"] * 5
+    async with db.session() as session:
+        assert [d.version for d in (await session.exec(select(Draft))).all()] == [1]
+    await user.presses("再次发送 Word 文件")
+    ((name, _content), (again, _)) = user.documents
+    assert again == name and name.endswith("_v1.docx")
+    async with db.session() as session:
+        assert [d.version for d in (await session.exec(select(Draft))).all()] == [1]
+    # Anything that changes the draft makes it a new version again.
+    await user.says(answer_for("tasks"))
+    replies = await user.says("/draft")
+    assert "第 2 版初稿" in replies[0]
+    assert len(user.documents) == 3
 
 
 async def test_user_text_is_escaped_in_questions_and_drafts(tg: FakeTelegram) -> None:
@@ -354,7 +386,7 @@ async def test_help_and_status_do_not_lose_the_place(tg: FakeTelegram, db: Datab
     assert (await answers_of(db, 42)).keys() == {"post", "tasks"}
 
 
-async def test_cancel_pauses_and_any_message_resumes_at_the_same_question(
+async def test_cancel_pauses_and_start_resumes_at_the_same_question(
     tg: FakeTelegram, db: Database, clock: FakeClock
 ) -> None:
     user = tg.user(42)
@@ -363,11 +395,33 @@ async def test_cancel_pauses_and_any_message_resumes_at_the_same_question(
     replies = await user.says("/cancel")
     assert "已暂停" in replies[0]
     clock.advance(days=3)
-    replies = await user.says("你好")
+    replies = await user.says("/start")
     assert "欢迎回来" in replies[0] and "第 2/11 题" in replies[-1]
     assert "tasks" not in await answers_of(db, 42)
     await user.says(answer_for("tasks"))
     assert await current_question(db, 42) == "study"
+
+
+async def test_a_message_after_cancel_is_kept_as_the_answer_and_the_reply_says_where(
+    tg: FakeTelegram, db: Database, clock: FakeClock
+) -> None:
+    """Nothing the cadre typed is dropped: a text after /cancel answers the question they
+    stopped at, and the reply names it and how to change it."""
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    await user.says("/cancel")
+    clock.advance(days=3)
+    replies = await user.says(answer_for("tasks"))
+    assert "欢迎回来" in replies[0] and "“年度主要任务”" in replies[0] and "/edit" in replies[0]
+    assert "第 3/11 题" in replies[-1]
+    assert (await answers_of(db, 42))["tasks"] == [answer_for("tasks")]
+    assert await current_question(db, 42) == "study"
+    # Even a greeting is kept (and can be replaced with /edit), never silently dropped.
+    await user.says("/cancel")
+    replies = await user.says("你好")
+    assert "“加强理论学习”" in replies[0]
+    assert (await answers_of(db, 42))["study"] == ["你好"]
 
 
 async def test_restart_needs_confirmation_and_keeps_the_old_answers(
@@ -388,6 +442,45 @@ async def test_restart_needs_confirmation_and_keeps_the_old_answers(
         kept = (await session.exec(select(Answer))).all()
     assert [i.status for i in interviews] == ["abandoned", "active"]
     assert [a.question_id for a in kept] == ["post"]
+
+
+async def test_a_restart_confirmation_is_refused_once_the_interview_has_moved_on(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """A confirmation is for the state it was asked in: "Yes, start over" pressed after
+    two more answers would archive answers the cadre gave after being asked."""
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    await user.says("/restart")
+    confirmation = user.button("确定，重新开始")
+    await user.says(answer_for("tasks"))
+    await user.says(answer_for("study"))
+    replies = await user.presses_data(confirmation[1], message_id=confirmation[0])
+    assert "之前的步骤" in replies[0] and "第 4/11 题" in replies[-1]
+    async with db.session() as session:
+        interviews = (await session.exec(select(Interview))).all()
+    assert [i.status for i in interviews] == ["active"]
+    assert (await answers_of(db, 42)).keys() == {"post", "tasks", "study"}
+    # Asked again, now, it works.
+    await user.says("/restart")
+    await user.presses("确定，重新开始")
+    async with db.session() as session:
+        interviews = (await session.exec(select(Interview))).all()
+    assert [i.status for i in interviews] == ["abandoned"]
+
+
+async def test_every_change_of_the_position_is_a_new_revision(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    revisions = []
+    for step in (answer_for("post"), "/status", answer_for("tasks"), "/cancel", "/start"):
+        await user.says(step)
+        async with db.session() as session:
+            revisions.append((await latest_interview(session, 42)).revision)
+    assert revisions == [1, 1, 2, 3, 4]  # /status changes nothing
 
 
 async def test_edit_replaces_an_answer_and_returns_to_the_current_question(
@@ -524,6 +617,33 @@ async def test_a_forged_button_for_someone_elses_interview_changes_nothing(
     assert not any(answer_for("post") in t for t in mallory.texts)
 
 
+async def test_a_press_on_a_message_in_another_chat_is_refused_without_effect(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """The sender is the identity, not the message's chat: B's forged press on a message in
+    A's chat must neither show B's place to A nor move B's stored chat."""
+    alice, bob = tg.user(1), tg.user(2)
+    await registered_in_annual(alice)
+    await registered_in_annual(bob)
+    await bob.says(answer_for("post"))
+    alice_sees = list(alice.texts)
+    _, skip = bob.button("跳过")
+    in_alices_chat = {
+        "message_id": 1,
+        "date": 0,
+        "text": "…",
+        "chat": updates.private_chat(updates.private_user(1)),
+        "from": updates.bot_user(),
+    }
+    await bob.sends(updates.callback_update(2, skip, message=in_alices_chat))
+    assert alice.texts == alice_sees
+    assert await current_question(db, 2) == "tasks"
+    async with db.session() as session:
+        chats = {c.telegram_user_id: c.chat_id for c in (await session.exec(select(Cadre)))}
+    assert chats == {1: 1, 2: 2}
+    assert [c for c in tg.api.calls if c.params.get("chat_id") not in (None, 1, 2)] == []
+
+
 async def test_a_press_answered_too_late_for_telegram_still_applies_without_error(
     tg: FakeTelegram, db: Database
 ) -> None:
@@ -535,6 +655,35 @@ async def test_a_press_answered_too_late_for_telegram_still_applies_without_erro
     tg.api.expire_callback_queries()
     replies = await user.presses("跳过")
     assert "第 3/11 题" in replies[-1] and not any("出了点问题" in r for r in replies)
+    assert await current_question(db, 42) == "study"
+
+
+async def test_a_press_is_answered_in_the_pressed_message(tg: FakeTelegram, db: Database) -> None:
+    """One call per press: the pressed message becomes the next question, its old keyboard
+    gone with it; no new message, no separate edit of the keyboard."""
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    message_id, _ = user.button("跳过")
+    before = len(tg.api.calls)
+    await user.presses("跳过")
+    calls = [c for c in tg.api.calls[before:] if c.method != "answerCallbackQuery"]
+    assert [(c.method, c.params["message_id"]) for c in calls] == [("editMessageText", message_id)]
+    shown = next(m for m in tg.api.bot_messages(42) if m["message_id"] == message_id)
+    assert "第 3/11 题" in shown["text"] and user.labels() == ["‹ 上一题", "跳过"]
+
+
+async def test_a_press_whose_message_cannot_be_edited_is_answered_with_a_new_message(
+    tg: FakeTelegram, db: Database
+) -> None:
+    user = tg.user(42)
+    await registered_in_annual(user)
+    await user.says(answer_for("post"))
+    _, skip = user.button("跳过")
+    before = len(tg.api.sent_messages(42))
+    replies = await user.presses_data(skip, message_id=987_654)  # deleted, or never ours
+    assert "第 3/11 题" in replies[-1]
+    assert len(tg.api.sent_messages(42)) == before + 1
     assert await current_question(db, 42) == "study"
 
 

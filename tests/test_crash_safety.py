@@ -37,8 +37,8 @@ def register_and_start(user: RemoteUser) -> None:
     user.says("副局长", expect="单位")
     user.says("市教育局", expect="报告类型")
     user.presses("年度述职报告", expect="第 1/11 题")
-    # The press is done once its keyboard is removed (the bot's last call for it).
-    user.api.wait_for(lambda api: api.calls[-1].method == "editMessageReplyMarkup")
+    # The press is done once the picker has become the first question (its only call).
+    user.api.wait_for(lambda api: api.calls[-1].method == "editMessageText")
 
 
 async def stored_answers(db: Database) -> list[tuple[str, str]]:

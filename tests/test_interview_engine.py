@@ -144,13 +144,33 @@ def test_a_button_from_an_earlier_question_changes_nothing() -> None:
     assert t.outputs[0] == engine.Notice("stale_button")
 
 
-def test_a_message_after_a_pause_resumes_without_being_taken_as_an_answer() -> None:
+def test_a_message_after_a_pause_is_the_answer_where_it_stopped_and_says_so() -> None:
+    """Nothing typed is dropped: the text answers the question the cadre paused at, and
+    the reply names that question (it may no longer be on their screen)."""
     paused = run(engine.Text(LONG_POST), engine.Pause())
     assert paused.state.status is Status.PAUSED
-    t = run(engine.Text("hello again"), state=paused.state)
+    t = run(engine.Text("Built 12 schools"), state=paused.state)
     assert t.state.status is Status.ACTIVE
-    assert t.state.entries("results") == ()
+    assert t.state.entries("results") == ("Built 12 schools",)
+    assert t.changed == {"results"}
+    assert t.outputs == (
+        engine.Notice("answered_after_pause", {"label": "Results"}),
+        engine.Collected("results", 1),
+    )
+
+
+def test_after_a_pause_start_resumes_without_an_answer() -> None:
+    paused = run(engine.Text(LONG_POST), engine.Pause())
+    t = run(engine.Resume(), state=paused.state)
+    assert t.state.status is Status.ACTIVE and t.state.entries("results") == ()
     assert t.outputs == (engine.Notice("resumed"), engine.Ask("results"))
+
+
+def test_a_resent_answer_after_a_pause_is_not_saved_twice() -> None:
+    paused = run(engine.Text(LONG_POST), engine.Pause())
+    t = run(engine.Text(LONG_POST), state=paused.state)
+    assert t.state.entries("results") == () and t.changed == frozenset()
+    assert t.outputs[0] == engine.Notice("already_saved", {"label": "Post"})
 
 
 def test_edit_replaces_one_answer_and_stays_at_the_current_question() -> None:

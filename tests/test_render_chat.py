@@ -275,3 +275,15 @@ def test_a_long_paragraph_is_not_cut_at_an_early_break_leaving_a_scrap(text: str
     assert all(utf16_len(m) <= LIMIT for m in messages)
     assert all(utf16_len(m) >= LIMIT // 2 for m in messages[:-1])
     assert "".join(visible(m) for m in messages).replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_lead_opens_the_first_message_when_the_report_begins_beside_it() -> None:
+    doc = report(body("第一段。"), body("第二段。"))
+    assert to_chat_messages(doc, lead="<b>初稿</b>") == ["<b>初稿</b>\n\n第一段。\n\n第二段。"]
+
+
+def test_a_lead_is_a_message_of_its_own_when_the_first_paragraph_does_not_fit() -> None:
+    first = "好" * (LIMIT - 10)
+    messages = to_chat_messages(report(body(first), body("尾")), lead="<b>第 1 版初稿。</b>")
+    assert messages == ["<b>第 1 版初稿。</b>", first + "\n\n尾"]
+    assert all(utf16_len(m) <= LIMIT for m in messages)

@@ -197,10 +197,8 @@ def step(q: Questionnaire, state: State, event: Event) -> Transition:
             return _show(q, replace(state, editing=None))
         case Text(text) if state.editing is not None:
             return _edit_save(q, state, text)
-        case Text(text) if state.status is Status.PAUSED:
-            # A message after a pause resumes; it is not taken as the answer to the
-            # question the cadre may no longer have in front of them.
-            return _show(q, replace(state, status=Status.ACTIVE), resumed=True)
+        case Text(text) if state.status is Status.PAUSED and state.current is not None:
+            return _answer_after_pause(q, replace(state, status=Status.ACTIVE), text)
         case Text(text) if state.current is None:
             return Transition(state, (Completed(),))
         case Text(text) if state.current is not None:
@@ -316,6 +314,19 @@ def _answer(q: Questionnaire, state: State, question: Question, text: str) -> Tr
         )
     moved = _advance(q, answered, question.id)
     return replace(moved, changed=frozenset({question.id}))
+
+
+def _answer_after_pause(q: Questionnaire, state: State, text: str) -> Transition:
+    """A text after a pause is the answer to the question where the cadre stopped: nothing
+    they typed is dropped. The reply names the question, since they may no longer have it in
+    front of them, and /edit replaces the answer if it was meant otherwise."""
+    assert state.current is not None
+    question = q.question(state.current)
+    answered = _answer(q, state, question, text)
+    if question.id not in answered.changed:
+        return answered  # not saved (already saved, list full): its notice says so
+    notice = Notice("answered_after_pause", {"label": question.label})
+    return replace(answered, outputs=(notice, *answered.outputs))
 
 
 _SENTENCE_END = "。！？；….!?;"

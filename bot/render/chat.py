@@ -40,13 +40,21 @@ def utf16_len(s: str) -> int:
     return len(s.encode("utf-16-le")) // 2
 
 
-def to_chat_messages(doc: ReportDocument, *, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """The report as HTML messages of at most `limit` UTF-16 units, split between blocks."""
+def to_chat_messages(
+    doc: ReportDocument, *, limit: int = TELEGRAM_LIMIT, lead: str = ""
+) -> list[str]:
+    """The report as HTML messages of at most `limit` UTF-16 units, split between blocks.
+
+    `lead`, HTML to be read before the report (its header), opens the first message when
+    the report's first block fits beside it, and is a message of its own otherwise.
+    """
     if limit < _MIN_LIMIT:
         raise ValueError(f"a message limit of {limit} cannot hold any text")
+    if utf16_len(lead) > limit:
+        raise ValueError(f"a lead of {utf16_len(lead)} units does not fit in {limit}")
     messages: list[str] = []
-    current: list[str] = []
-    size = 0
+    current: list[str] = [lead] if lead.strip() else []
+    size = utf16_len(lead) if current else 0
     for block in doc.blocks:
         if not block.text.strip():
             continue  # Telegram rejects a message that is only whitespace.

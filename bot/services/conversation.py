@@ -296,6 +296,12 @@ async def _interview_action(
             return await _apply(
                 session, res, cadre, loaded, engine.EditPick(qid, action.index), now
             )
+        case Act.RESTART if action.revision != loaded.interview.revision:
+            # Asked about another state of the interview: the cadre has moved on since.
+            return [
+                Reply(res.t(cadre.language, "stale_button")),
+                *(await _where(session, res, cadre)),
+            ]
         case Act.RESTART:
             loaded.interview.status = InterviewStatus.ABANDONED
             loaded.interview.updated_at = now
@@ -303,6 +309,8 @@ async def _interview_action(
             return [Reply(res.t(cadre.language, "restarted")), *_type_picker(res, cadre)]
         case Act.DRAFT:
             return await _draft(session, res, cadre, loaded, now)
+        case Act.DRAFT_FILE:
+            return await _draft(session, res, cadre, loaded, now, resend=True)
     return [Reply(res.t(cadre.language, "stale_button")), *(await _where(session, res, cadre))]
 
 
@@ -400,7 +408,8 @@ async def _apply(
             after=transition.state.entries(question_id),
             now=now,
         )
-    await _store_state(session, interview, transition.state, now)
+    if transition.state != loaded.state:
+        await _store_state(session, interview, transition.state, now)
     loaded = replace(loaded, state=transition.state)
     replies: list[Out] = [*_present(res, loaded, transition.outputs)]
     if any(isinstance(o, engine.Finished) for o in transition.outputs):
@@ -420,7 +429,13 @@ async def _apply(
 
 
 async def _draft(
-    session: AsyncSession, res: Resources, cadre: Cadre, loaded: _Loaded, now: datetime
+    session: AsyncSession,
+    res: Resources,
+    cadre: Cadre,
+    loaded: _Loaded,
+    now: datetime,
+    *,
+    resend: bool = False,
 ) -> Sequence[Out]:
     return [
         await drafts.assemble(
@@ -431,6 +446,7 @@ async def _draft(
             interview=loaded.interview,
             state=loaded.state,
             now=now,
+            resend=resend,
         )
     ]
 
@@ -527,11 +543,16 @@ def _type_picker(res: Resources, cadre: Cadre) -> list[Reply]:
 
 
 def _restart_confirmation(presenter: Presenter, loaded: _Loaded) -> Reply:
+    """Start over? Yes acts only while the interview is as it was when asked."""
+    yes = Button(
+        presenter.t("btn_restart_yes"),
+        Action(Act.RESTART, loaded.id, revision=loaded.interview.revision),
+    )
     return Reply(
         presenter.t("restart_confirm"),
         (
             (
-                presenter.button("btn_restart_yes", Act.RESTART),
+                yes,
                 presenter.button("btn_restart_no", Act.RESTART_NO),
             ),
         ),

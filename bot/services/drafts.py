@@ -1,4 +1,8 @@
-"""Assemble a draft: render the template, store it as a new version, deliver chat + .docx."""
+"""Assemble a draft: render the template, store it as a new version, deliver chat + .docx.
+
+A draft identical to the newest stored version is not stored or sent again: the cadre is
+told nothing changed since that version, with a button for its .docx.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.interview.engine import State
 from bot.interview.questionnaire import Questionnaire
-from bot.render.chat import to_chat_messages
+from bot.render.chat import TELEGRAM_LIMIT, to_chat_messages, utf16_len
 from bot.render.document import BlockKind, ReportDocument
 from bot.render.docx import to_docx
 from bot.render.report import Author, render_report
-from bot.services.replies import Attachment, Reply
+from bot.services.replies import MESSAGE_SEPARATOR, Act, Action, Attachment, Button, Reply, merged
 from bot.services.resources import Resources
 from bot.store.models import Cadre, Draft, Interview
-from bot.store.queries import next_draft_version
+from bot.store.queries import latest_draft
 
 log = logging.getLogger(__name__)
 _UNSAFE_FILENAME = re.compile(r"[^\w\-]+", re.UNICODE)
+# What leads into a draft ("all questions are done") opens its first message if it is no
+# longer than this; a longer text keeps a message of its own.
+LEAD_LIMIT = TELEGRAM_LIMIT // 4
 
 
 def build_report(
@@ -63,6 +70,7 @@ class PendingDraft:
     document: ReportDocument
     version: int
     missing: int
+    file_only: bool = False  # an unchanged version's .docx, sent again on request
 
 
 async def assemble(
@@ -74,19 +82,29 @@ async def assemble(
     interview: Interview,
     state: State,
     now: datetime,
-) -> PendingDraft:
-    """Store a new draft version in the caller's transaction."""
+    resend: bool = False,
+) -> PendingDraft | Reply:
+    """Store a new draft version in the caller's transaction, unless the draft is the same
+    as the newest version: then say so (or, with `resend`, send that version's .docx)."""
     document = build_report(
         res, questionnaire, cadre=cadre, interview=interview, state=state, now=now
     )
     missing = sum(1 for block in document.blocks if block.kind is BlockKind.MISSING)
+    body = _as_text(document)
     assert interview.id is not None
-    version = await next_draft_version(session=session, interview_id=interview.id)
+    latest = await latest_draft(session=session, interview_id=interview.id)
+    if latest is not None and latest.body == body:
+        if resend:
+            return PendingDraft(
+                questionnaire, cadre, document, latest.version, missing, file_only=True
+            )
+        return unchanged(res, questionnaire, interview.id, latest.version)
+    version = latest.version + 1 if latest is not None else 1
     session.add(
         Draft(
             interview_id=interview.id,
             version=version,
-            body=_as_text(document),
+            body=body,
             missing=missing,
             created_at=now,
         )
@@ -94,11 +112,33 @@ async def assemble(
     return PendingDraft(questionnaire, cadre, document, version, missing)
 
 
+def unchanged(
+    res: Resources, questionnaire: Questionnaire, interview_id: int, version: int
+) -> Reply:
+    """Nothing changed since a stored version: say which, offer its .docx again."""
+    lang = questionnaire.language
+    again = Button(res.t(lang, "btn_draft_file"), Action(Act.DRAFT_FILE, interview_id))
+    return Reply(res.t(lang, "draft_unchanged", version=version), ((again,),))
+
+
 def lay_out(res: Resources, replies: Sequence[Reply | PendingDraft]) -> list[Reply]:
-    """Replies as they are sent: each pending draft becomes its messages and document."""
+    """Replies as they are sent: each pending draft becomes its messages and document, and
+    consecutive texts share a message where they fit."""
     out: list[Reply] = []
     for reply in replies:
-        if isinstance(reply, PendingDraft):
+        if isinstance(reply, PendingDraft) and reply.file_only:
+            out += _file(res, reply.questionnaire, reply.cadre, reply.document, reply.version)
+        elif isinstance(reply, PendingDraft):
+            out = merged(out)
+            last = out[-1] if out else None
+            lead = ""
+            if (
+                last is not None
+                and last.document is None
+                and not last.buttons
+                and utf16_len(last.text) <= LEAD_LIMIT
+            ):
+                lead = out.pop().text
             out += delivery(
                 res,
                 reply.questionnaire,
@@ -106,10 +146,11 @@ def lay_out(res: Resources, replies: Sequence[Reply | PendingDraft]) -> list[Rep
                 reply.document,
                 version=reply.version,
                 missing=reply.missing,
+                lead=lead,
             )
         else:
             out.append(reply)
-    return out
+    return merged(out)
 
 
 def delivery(
@@ -120,26 +161,42 @@ def delivery(
     *,
     version: int,
     missing: int,
+    lead: str = "",
 ) -> list[Reply]:
-    """A header, the report as chat messages, and the .docx."""
+    """A header, the report as chat messages, and the .docx. The header (after `lead`, a
+    short text to be read first) opens the first message when the report's beginning fits."""
     lang = questionnaire.language
     header = res.t(lang, "draft_header", report=questionnaire.name, version=version)
     if missing:
         header += "\n" + res.t(lang, "draft_missing", count=missing)
-    replies = [Reply(header)]
-    replies.extend(Reply(chunk) for chunk in to_chat_messages(document))
+    if lead:
+        header = lead + MESSAGE_SEPARATOR + header
+    chunks = to_chat_messages(document, lead=header)
+    return [
+        *(Reply(chunk) for chunk in chunks),
+        *_file(res, questionnaire, cadre, document, version),
+    ]
+
+
+def _file(
+    res: Resources,
+    questionnaire: Questionnaire,
+    cadre: Cadre,
+    document: ReportDocument,
+    version: int,
+) -> list[Reply]:
+    """The .docx of a version, or a notice that it could not be made."""
+    lang = questionnaire.language
     try:
         content = to_docx(document)
     except ValueError:
         # The chat draft is already worth having; a Word file we cannot build must not
         # take it down too. The draft is stored, so the file can be made once fixed.
         log.exception("could not build the .docx of draft version %s", version)
-        replies.append(Reply(res.t(lang, "docx_failed")))
-        return replies
+        return [Reply(res.t(lang, "docx_failed"))]
     caption = res.messages.raw(lang, "draft_caption", report=questionnaire.name, version=version)
     filename = draft_filename(cadre, questionnaire, version)
-    replies.append(Reply(document=Attachment(filename=filename, content=content, caption=caption)))
-    return replies
+    return [Reply(document=Attachment(filename=filename, content=content, caption=caption))]
 
 
 def _as_text(document: ReportDocument) -> str:

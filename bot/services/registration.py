@@ -41,7 +41,8 @@ def language_buttons() -> tuple[tuple[Button, ...], ...]:
 
 def welcome(res: Resources, cadre: Cadre) -> list[Reply]:
     """The first message: what the bot does, and the language question."""
-    return [Reply(res.t(cadre.language, "welcome"), language_buttons())]
+    text = res.t(cadre.language, "welcome") + "\n\n" + res.t(cadre.language, "welcome_language")
+    return [Reply(text, language_buttons())]
 
 
 def prompt(res: Resources, cadre: Cadre) -> list[Reply]:
@@ -60,8 +61,13 @@ def choose_language(res: Resources, cadre: Cadre, code: str, now: datetime) -> l
     cadre.language = code
     cadre.updated_at = now
     if not cadre.registered:
+        # Pressed on the welcome, which this reply replaces: what the bot does stays there.
         cadre.awaiting_field = ProfileField.NAME
-        return [Reply(res.t(code, "language_set")), *prompt(res, cadre)]
+        return [
+            Reply(res.t(code, "welcome")),
+            Reply(res.t(code, "language_set")),
+            *prompt(res, cadre),
+        ]
     cadre.awaiting_field = None
     return [Reply(res.t(code, "language_set")), profile(res, cadre)]
 

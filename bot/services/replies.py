@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import StrEnum
+
+from bot.render.chat import TELEGRAM_LIMIT, utf16_len
 
 
 class Act(StrEnum):
@@ -19,21 +22,26 @@ class Act(StrEnum):
     EDIT_QUESTION = "editq"  # interview, question
     EDIT_ENTRY = "edite"  # interview, question, entry index
     EDIT_CANCEL = "editx"  # interview
-    RESTART = "restart"  # interview
+    RESTART = "restart"  # interview, revision
     RESTART_NO = "restartno"  # interview
     DRAFT = "draft"  # interview
+    DRAFT_FILE = "draftfile"  # interview: the unchanged draft's .docx again
     NEW = "new"
     PROFILE = "profile"  # arg: name | position | organisation | language
 
 
 @dataclass(frozen=True)
 class Action:
-    """A button's meaning: a kind, the interview it was made for, and an argument."""
+    """A button's meaning: a kind, the interview it was made for, and an argument.
+
+    `revision` binds a confirmation to the interview's state when it was asked (None: the
+    button acts on whatever state it finds, as navigation does after its own checks)."""
 
     act: Act
     interview_id: int = 0
     arg: str = ""
     index: int = -1
+    revision: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,3 +68,28 @@ class Reply:
     text: str = ""
     buttons: tuple[tuple[Button, ...], ...] = ()
     document: Attachment | None = None
+
+
+MESSAGE_SEPARATOR = "\n\n"
+
+
+def merged(replies: Iterable[Reply], *, limit: int = TELEGRAM_LIMIT) -> list[Reply]:
+    """Consecutive texts as one message (a blank line between, the buttons of the last), as
+    far as they fit in `limit` UTF-16 units: a notice and the question it leads to are read
+    together, and each message is a share of Telegram's ~30 sends a second."""
+    out: list[Reply] = []
+    for reply in replies:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and reply.document is None
+            and last.document is None
+            and reply.text
+            and last.text
+            and not last.buttons
+            and utf16_len(last.text) + len(MESSAGE_SEPARATOR) + utf16_len(reply.text) <= limit
+        ):
+            out[-1] = replace(reply, text=last.text + MESSAGE_SEPARATOR + reply.text)
+        else:
+            out.append(reply)
+    return out

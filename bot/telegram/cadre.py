@@ -33,13 +33,21 @@ def person_of(update: Update) -> Person:
     return Person(user_id=user.id, chat_id=chat.id, language_code=user.language_code)
 
 
-async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, call: Call) -> None:
+async def _run(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    call: Call,
+    *,
+    in_place_of: int | None = None,
+) -> None:
     deps = deps_of(context)
     person = person_of(update)
     async with deps.db.session() as session:
         outcome = await call(session, deps, person)
     try:
-        await send_replies(context.bot, deps, person.chat_id, lay_out(deps.res, outcome))
+        await send_replies(
+            context.bot, deps, person.chat_id, lay_out(deps.res, outcome), in_place_of=in_place_of
+        )
     except TelegramError:
         # The update is applied and committed; failing it now would tell the cadre to try
         # again, and a resent answer would land on the next question. The next message
@@ -86,21 +94,33 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # (a press replayed from the inbox after a restart); that must not fail the press.
     with contextlib.suppress(TelegramError):
         await query.answer()
-    chat = update.effective_chat
-    if chat is None or chat.type != ChatType.PRIVATE:
-        return  # our buttons live in private chats only; anything else is forged or foreign
+    # The sender is who pressed; the message is only where. Our buttons live in the sender's
+    # own private chat (whose id is the user's id): a press on a message anywhere else is
+    # forged or foreign and must neither be answered there nor move the cadre's chat.
+    message = query.message
+    if (
+        message is None
+        or message.chat.type != ChatType.PRIVATE
+        or message.chat.id != query.from_user.id
+    ):
+        return
     try:
         action = decode(query.data)
     except BadCallbackData:
-        await _run(update, context, lambda s, d, p: conversation.where(s, res=d.res, person=p))
+        await _run(
+            update,
+            context,
+            lambda s, d, p: conversation.where(s, res=d.res, person=p),
+            in_place_of=message.message_id,
+        )
         return
+    # The reply replaces the pressed message: its keyboard goes with it, and a second tap
+    # on an older keyboard is re-checked like any press.
     await _run(
         update,
         context,
         lambda s, d, p: conversation.press(
             s, res=d.res, person=p, update_id=update.update_id, action=action, now=d.clock()
         ),
+        in_place_of=message.message_id,
     )
-    # The pressed keyboard has done its job; removing it prevents a second tap.
-    with contextlib.suppress(TelegramError):
-        await query.edit_message_reply_markup(reply_markup=None)

@@ -1,6 +1,9 @@
-"""Callback data: `v1:<act>:<interview>:<arg>:<index>`, parsed in one place, never trusted.
+"""Callback data: `v1:<act>:<interview>:<arg>:<index>[:<revision>]`, parsed in one place,
+never trusted.
 
-Parsing only checks the shape; whether the cadre may do it is decided by the services.
+Parsing only checks the shape; whether the cadre may do it is decided by the services. The
+revision is there only on buttons bound to the state they were shown in (a confirmation);
+data without it, from any earlier button, parses as before.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ class BadCallbackData(ValueError):
 def encode(action: Action) -> str:
     """The callback data string for an action."""
     data = f"{VERSION}:{action.act.value}:{action.interview_id}:{action.arg}:{action.index}"
+    if action.revision is not None:
+        data += f":{action.revision}"
     if len(data.encode()) > _MAX_BYTES or not _ARG.match(action.arg):
         raise ValueError(f"cannot encode {action!r} in callback data")
     return data
@@ -29,13 +34,19 @@ def encode(action: Action) -> str:
 def decode(data: str | None) -> Action:
     """Parse callback data into an action, or raise BadCallbackData."""
     parts = (data or "").split(":")
-    if len(parts) != 5 or parts[0] != VERSION:
+    if len(parts) not in (5, 6) or parts[0] != VERSION:
         raise BadCallbackData(data)
-    _, act, interview_id, arg, index = parts
+    _, act, interview_id, arg, index = parts[:5]
     try:
-        action = Action(Act(act), int(interview_id), arg, int(index))
+        revision = int(parts[5]) if len(parts) == 6 else None
+        action = Action(Act(act), int(interview_id), arg, int(index), revision)
     except ValueError as exc:
         raise BadCallbackData(data) from exc
-    if action.interview_id < 0 or action.index < -1 or not _ARG.match(arg):
+    if (
+        action.interview_id < 0
+        or action.index < -1
+        or (revision is not None and revision < 0)
+        or not _ARG.match(arg)
+    ):
         raise BadCallbackData(data)
     return action

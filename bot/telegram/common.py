@@ -35,7 +35,7 @@ async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     async with deps.db.session() as session:
         where = await conversation.where(session, res=deps.res, person=person)
     notice = Reply(deps.res.t(_language(update, deps.res.default_language), "not_text"))
-    await send_replies(context.bot, deps, person.chat_id, [notice, *lay_out(deps.res, where)])
+    await send_replies(context.bot, deps, person.chat_id, lay_out(deps.res, [notice, *where]))
 
 
 async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -14,7 +13,7 @@ from typing import Any
 
 from tests.fakes.bot_api import FakeBotApi
 from tests.utils import updates
-from tests.utils.telegram import plain
+from tests.utils.telegram import buttons_of, messages_by_touch, plain, shown_texts
 
 
 class BotProcess:
@@ -84,7 +83,7 @@ class RemoteUser:
         self.id = user_id
 
     def texts(self) -> list[str]:
-        return [plain(t) for t in self.api.texts(self.id)]
+        return [plain(t) for t in shown_texts(self.api, self.id)]
 
     def push(self, text: str) -> int:
         """Send a message without waiting for the answer; returns its update_id."""
@@ -92,30 +91,26 @@ class RemoteUser:
 
     def says(self, text: str, *, expect: str, timeout: float = 30.0) -> None:
         """Send a message and wait for a reply that contains `expect`."""
-        before = len(self.api.texts(self.id))
+        before = len(shown_texts(self.api, self.id))
         self.push(text)
         self.wait_for_text(expect, after=before, timeout=timeout)
 
     def presses(self, label: str, *, expect: str, timeout: float = 30.0) -> None:
         """Press the newest button with this label and wait for a reply with `expect`."""
         message_id, data = self._button(label)
-        before = len(self.api.texts(self.id))
+        before = len(shown_texts(self.api, self.id))
         self.api.push_update(updates.callback_update(self.id, data, message_id=message_id))
         self.wait_for_text(expect, after=before, timeout=timeout)
 
     def wait_for_text(self, expect: str, *, after: int = 0, timeout: float = 30.0) -> None:
         self.api.wait_for(
-            lambda api: any(expect in plain(t) for t in api.texts(self.id)[after:]),
+            lambda api: any(expect in plain(t) for t in shown_texts(api, self.id)[after:]),
             timeout=timeout,
         )
 
     def _button(self, label: str) -> tuple[int, str]:
-        for message in reversed(self.api.bot_messages(self.id)):
-            markup = message.get("reply_markup")
-            if isinstance(markup, str):
-                markup = json.loads(markup)
-            for row in (markup or {}).get("inline_keyboard", []):
-                for button in row:
-                    if label in button["text"]:
-                        return message["message_id"], button["callback_data"]
+        for message in reversed(messages_by_touch(self.api, self.id)):
+            for text, data in buttons_of(message):
+                if label in text:
+                    return message["message_id"], data
         raise AssertionError(f"no button {label!r}")

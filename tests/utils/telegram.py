@@ -2,6 +2,9 @@
 
 await tg.user(42).says("hello")
 tg.user(42).last_text
+
+What the user reads is every text the bot sent or edited into a message, in order: after a
+button press the bot shows its reply in place of the pressed message.
 """
 
 from __future__ import annotations
@@ -30,6 +33,49 @@ _TAG = re.compile(r"<[^>]+>")
 def plain(text: str) -> str:
     """Telegram HTML as the user reads it."""
     return html.unescape(_TAG.sub("", text))
+
+
+SHOWN_METHODS = frozenset({"sendMessage", "editMessageText"})
+TOUCHING_METHODS = SHOWN_METHODS | {"sendDocument", "editMessageReplyMarkup"}
+
+
+def shown_texts(api: FakeBotApi, chat_id: int) -> list[str]:
+    """Texts the bot put before the user in a chat, new messages and edits alike, in order,
+    as the bot wrote them (markup included)."""
+    return [
+        str(call.params["text"])
+        for call in api.calls
+        if call.method in SHOWN_METHODS
+        and call.status == 200
+        and str(call.params.get("chat_id")) == str(chat_id)
+    ]
+
+
+def messages_by_touch(api: FakeBotApi, chat_id: int) -> list[dict[str, Any]]:
+    """The bot's messages in a chat as they look now, the one sent or edited last, last."""
+    order: dict[int, int] = {}
+    for number, call in enumerate(api.calls):
+        if (
+            call.method in TOUCHING_METHODS
+            and call.status == 200
+            and str(call.params.get("chat_id")) == str(chat_id)
+            and isinstance(call.result, dict)
+        ):
+            order[call.result["message_id"]] = number
+    messages = api.bot_messages(chat_id)
+    return sorted(messages, key=lambda m: order.get(m["message_id"], -1))
+
+
+def buttons_of(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, callback data) of a message's inline keyboard."""
+    markup = message.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    return [
+        (b["text"], b["callback_data"])
+        for row in (markup or {}).get("inline_keyboard", [])
+        for b in row
+    ]
 
 
 class FakeTelegram:
@@ -119,17 +165,18 @@ class FakeUser:
         )
 
     async def sends(self, update: dict[str, Any]) -> list[str]:
-        """Deliver any update; returns the plain texts sent to this chat meanwhile."""
-        before = len(self.tg.api.texts(self.id))
+        """Deliver any update; returns the plain texts shown in this chat meanwhile (sent,
+        or edited into the pressed message)."""
+        before = len(shown_texts(self.tg.api, self.id))
         await self.tg.process(update)
-        return [plain(t) for t in self.tg.api.texts(self.id)[before:]]
+        return [plain(t) for t in shown_texts(self.tg.api, self.id)[before:]]
 
     # Reading --------------------------------------------------------------------------
 
     @property
     def texts(self) -> list[str]:
-        """Every text the bot sent to this chat, as plain text."""
-        return [plain(t) for t in self.tg.api.texts(self.id)]
+        """Every text the bot showed in this chat (sent or edited in), as plain text."""
+        return [plain(t) for t in shown_texts(self.tg.api, self.id)]
 
     @property
     def last_text(self) -> str:
@@ -142,29 +189,22 @@ class FakeUser:
         return self.tg.api.documents(self.id)
 
     def keyboards(self) -> list[tuple[int, list[tuple[str, str]]]]:
-        """(message id, [(label, callback data)]) of messages that still show buttons."""
-        found = []
-        for message in self.tg.api.bot_messages(self.id):
-            markup = message.get("reply_markup")
-            if isinstance(markup, str):
-                markup = json.loads(markup)
-            if not markup:
-                continue
-            buttons = [
-                (b["text"], b["callback_data"])
-                for row in markup.get("inline_keyboard", [])
-                for b in row
-            ]
-            found.append((message["message_id"], buttons))
-        return found
+        """(message id, [(label, callback data)]) of messages that still show buttons, the
+        one the bot sent or edited last, last (older ones keep their stale keyboards)."""
+        return [
+            (message["message_id"], buttons)
+            for message in messages_by_touch(self.tg.api, self.id)
+            if (buttons := buttons_of(message))
+        ]
 
     def labels(self) -> list[str]:
-        """Labels of the newest keyboard."""
-        keyboards = self.keyboards()
-        return [label for label, _ in keyboards[-1][1]] if keyboards else []
+        """Labels of the keyboard under the message the bot sent or edited last."""
+        messages = messages_by_touch(self.tg.api, self.id)
+        return [label for label, _ in buttons_of(messages[-1])] if messages else []
 
     def button(self, label: str) -> tuple[int, str]:
-        """(message id, callback data) of the newest button whose label contains `label`."""
+        """(message id, callback data) of the button whose label contains `label`, on the
+        message the bot sent or edited most recently that shows one."""
         for message_id, buttons in reversed(self.keyboards()):
             for text, data in buttons:
                 if label in text:
