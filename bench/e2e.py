@@ -60,6 +60,8 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
+from sqlalchemy.engine import make_url  # noqa: E402
+
 from bench.fake_api_server import BotApiServer, Chat, Event, FakeBotApi  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.interview.questionnaire import load_catalogue  # noqa: E402
@@ -146,8 +148,7 @@ class BotProcess:
 
     def cpu(self) -> float:
         """utime + stime of the process (all its threads), in seconds."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+        return cpu_of(self.pid)
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -169,6 +170,40 @@ class BotProcess:
 
     def tail(self, lines: int = 15) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def cpu_of(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+class ServerCpu:
+    """CPU of the local PostgreSQL backends serving one database (found in /proc by their
+    process titles, `postgres: <user> <database> <host> …`)."""
+
+    def __init__(self, database: str) -> None:
+        self.marker = f" {database} ".encode()
+
+    def snapshot(self) -> dict[int, float]:
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                title = (entry / "cmdline").read_bytes()
+                if title.startswith(b"postgres: ") and self.marker in title:
+                    found[int(entry.name)] = cpu_of(int(entry.name))
+            except OSError:
+                continue
+        return found
+
+    def since(self, before: dict[int, float]) -> float | None:
+        """Seconds used since `before` by the backends alive now (None: none found)."""
+        now = self.snapshot()
+        if not now:
+            return None
+        return sum(used - before.get(pid, 0.0) for pid, used in now.items())
 
 
 def has_limiter_setting() -> bool:
@@ -351,6 +386,7 @@ class Figures:
     latencies: list[float]
     bot_cpu: float
     own_cpu: float
+    server_cpu: float | None
     chat_calls: int
     duplicates: int
     lost: int
@@ -372,6 +408,12 @@ class Figures:
         return self.bot_cpu / self.all_steps * 1000 if self.all_steps else float("nan")
 
     @property
+    def server_ms_per_step(self) -> float:
+        if self.server_cpu is None or not self.all_steps:
+            return float("nan")
+        return self.server_cpu / self.all_steps * 1000
+
+    @property
     def calls_per_step(self) -> float:
         return self.chat_calls / self.all_steps if self.all_steps else float("nan")
 
@@ -383,8 +425,16 @@ class Figures:
 class Side:
     """One bot process, its fake server, its cadres."""
 
-    def __init__(self, name: str, api: FakeBotApi, bot: BotProcess, first_user: int) -> None:
-        self.name, self.api, self.bot = name, api, bot
+    def __init__(
+        self,
+        name: str,
+        api: FakeBotApi,
+        bot: BotProcess,
+        *,
+        first_user: int,
+        server: ServerCpu | None = None,
+    ) -> None:
+        self.name, self.api, self.bot, self.server = name, api, bot, server
         self.users = itertools.count(first_user)
         self.interview: Calibration | None = None
         self.backlog: Calibration | None = None
@@ -408,6 +458,7 @@ class Side:
     ) -> Figures:
         """Run the phase (at most `limit` seconds) and take its figures."""
         calls, bot_cpu, own_cpu = self.api.chat_bound, self.bot.cpu(), time.process_time()
+        server_before = self.server.snapshot() if self.server else {}
         began = time.perf_counter()
         incomplete = False
         try:
@@ -417,6 +468,7 @@ class Side:
         await asyncio.sleep(0.3)  # late duplicates count too
         last = max((c.chat.events[-1].time for c in cadres if c.chat.events), default=began)
         bot_cpu, own_cpu = self.bot.cpu() - bot_cpu, time.process_time() - own_cpu
+        server_cpu = self.server.since(server_before) if self.server else None
         elapsed = last - began
         steps = all_steps = sum(len(c.pushed) for c in cadres)
         latencies = [t for c in cadres for t in c.latencies]
@@ -437,6 +489,7 @@ class Side:
             latencies=latencies,
             bot_cpu=bot_cpu,
             own_cpu=own_cpu,
+            server_cpu=server_cpu,
             chat_calls=self.api.chat_bound - calls,
             duplicates=dup,
             lost=lost,
@@ -529,7 +582,6 @@ class Side:
 async def fresh_database(url: str) -> tuple[str, Callable[[], Awaitable[None]]]:
     """PostgreSQL: a database of the run's own, dropped afterwards. SQLite: as given."""
     from sqlalchemy import text
-    from sqlalchemy.engine import make_url
 
     from bot.store.db import create_engine
 
@@ -579,7 +631,10 @@ async def run_side(name: str, args: argparse.Namespace, workdir: Path) -> SideRe
         "PICKLE_FILE": str(workdir / "conversation.pickle"),
     }
     bot = BotProcess(command_for(name, args.limiter == "on"), env, workdir)
-    side = Side(name, api, bot, first_user=1_000_000)
+    server_cpu = None
+    if name == "debrief" and database.startswith("postgresql"):
+        server_cpu = ServerCpu(str(make_url(database).database))
+    side = Side(name, api, bot, first_user=1_000_000, server=server_cpu)
     phases: dict[str, Figures] = {}
     try:
         bot.start()
@@ -594,6 +649,14 @@ async def run_side(name: str, args: argparse.Namespace, workdir: Path) -> SideRe
         await side.calibrate()
         assert side.interview is not None
         say(f"  {name}: calibrated, {len(side.interview.sequence)} messages per interview")
+        if args.verbose:
+            script = interview_script("{name}")
+            for i, (step, got) in enumerate(zip(script, side.interview.per_step, strict=True)):
+                print(f"  step {i + 1} {step.kind} {step.value[:20]!r}:")
+                for method, text in got:
+                    print(f"      {method}: {text[:70]!r}")
+        if name != "echo" and not any(m == "sendDocument" for m, _ in side.interview.sequence):
+            say(f"  WARNING: {name}'s calibration interview did not end in a .docx")
         phases["capacity"] = await side.closed_loop(args.cadres)
         say(f"  {name}: capacity {phases['capacity'].rate:.1f} steps/s")
         for rate in args.rates:
@@ -669,6 +732,8 @@ def report(args: argparse.Namespace, results: dict[str, SideResult]) -> None:
             ("chat calls/step", lambda f: f.calls_per_step, ".2f"),
             ("fake+driver CPU %", lambda f: f.own_cpu_share, ".0f"),
         ]
+        if any(f.server_cpu is not None for f in figures.values()):
+            rows.insert(5, ("PG server ms/step", lambda f: f.server_ms_per_step, ".2f"))
         if phase == "backlog":
             rows = [
                 ("updates/s", lambda f: f.rate, ".1f"),
@@ -676,13 +741,13 @@ def report(args: argparse.Namespace, results: dict[str, SideResult]) -> None:
                 *rows[4:],
             ]
         for label, get, fmt in rows:
-            values = {s: get(f) for s, f in figures.items()}
+            values = {s: v for s, f in figures.items() if (v := get(f)) == v}  # no NaN
             line = f"{label:20}" + "".join(
                 f"{format(values[s], fmt) if s in values else '-':>13}" for s in sides
             )
             for other in ratios:
                 ok = values.get(other) and "debrief" in values
-                line += f"{values['debrief'] / values[other] if ok else float('nan'):>11.2f}"
+                line += f"{values['debrief'] / values[other]:>11.2f}" if ok else f"{'-':>11}"
             print(line)
         checks = "".join(
             f"{f'{f.duplicates}/{f.lost}' + (f' ~{f.differing}' if f.differing else ''):>13}"
