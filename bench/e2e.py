@@ -295,21 +295,27 @@ def normalised(events: Sequence[Event], name: str) -> Seq:
     return [(e.method, e.text.replace(name, "{name}")) for e in events]
 
 
-def compare(expected: Seq, got: Seq) -> tuple[int, int, int]:
-    """(duplicates, lost, differing): extra messages, missing ones, and ones in place whose
-    text differs."""
+def compare(expected: Seq, got: Seq) -> tuple[int, int, int, str]:
+    """(duplicates, lost, differing, first difference): extra messages, missing ones, ones
+    in place whose text differs, and the first of these in words."""
     duplicates = lost = differing = 0
+    first = ""
     matcher = difflib.SequenceMatcher(None, expected, got, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        extra, missing = max(0, (j2 - j1) - (i2 - i1)), max(0, (i2 - i1) - (j2 - j1))
         if tag == "insert":
-            duplicates += j2 - j1
+            extra = j2 - j1
         elif tag == "delete":
-            lost += i2 - i1
-        elif tag == "replace":
+            missing = i2 - i1
+        else:
             differing += min(i2 - i1, j2 - j1)
-            duplicates += max(0, (j2 - j1) - (i2 - i1))
-            lost += max(0, (i2 - i1) - (j2 - j1))
-    return duplicates, lost, differing
+        duplicates, lost = duplicates + extra, lost + missing
+        if not first:
+            shown = got[j1] if j2 > j1 else expected[i1]
+            first = f"{tag} at message {i1 + 1}: {shown[0]} {shown[1][:50]!r}"
+    return duplicates, lost, differing, first
 
 
 @dataclass
@@ -392,6 +398,7 @@ class Figures:
     lost: int
     differing: int
     unanswered: int
+    problems: list[str]
     incomplete: bool = False
 
     @property
@@ -479,9 +486,14 @@ class Side:
                 steps = sum(start <= t <= end for c in cadres for t in c.pushed)
                 elapsed = end - start
         dup = lost = diff = 0
+        problems = []
         for cadre in cadres:
-            d, lo, df = compare(expected.sequence, cadre.received())
+            # A cadre cut short by the phase's time limit is compared with what it sent.
+            sent = sum(expected.counts[: len(cadre.pushed)])
+            d, lo, df, first = compare(expected.sequence[:sent], cadre.received())
             dup, lost, diff = dup + d, lost + lo, diff + df
+            if first and len(problems) < 5:
+                problems.append(f"cadre {cadre.user_id}: {first}")
         return Figures(
             steps=steps,
             elapsed=elapsed,
@@ -494,6 +506,7 @@ class Side:
             duplicates=dup,
             lost=lost,
             differing=diff,
+            problems=problems,
             unanswered=sum(c.unanswered for c in cadres),
             incomplete=incomplete,
         )
@@ -547,7 +560,7 @@ class Side:
                     self.api.push(cadre.update_for(cadre.script[step_index]))
                     cadre.pushed.append(0.0)
                     pushed += 1
-        targets = [sum(expected.counts[: len(c.pushed)]) for c in cadres]
+        targets = [sum(expected.counts[: len(c.pushed)]) for c in cadres]  # all replies
         loop = asyncio.get_running_loop()
 
         async def run() -> None:
@@ -563,17 +576,7 @@ class Side:
                 if cadre.chat.events:
                     cadre.latencies.append(cadre.chat.events[-1].time - opened)
 
-        figures = await self.measured(
-            cadres, expected, run, limit=max(60.0, updates / 10), steady=False
-        )
-        # Cadres who did not send the whole script are compared with its prefix.
-        figures.duplicates = figures.lost = figures.differing = 0
-        for cadre, target in zip(cadres, targets, strict=True):
-            d, lo, df = compare(expected.sequence[:target], cadre.received())
-            figures.duplicates += d
-            figures.lost += lo
-            figures.differing += df
-        return figures
+        return await self.measured(cadres, expected, run, limit=max(60.0, updates / 10))
 
 
 # --- one side, start to end -------------------------------------------------------------
@@ -755,6 +758,8 @@ def report(args: argparse.Namespace, results: dict[str, SideResult]) -> None:
         )
         print(f"{'duplicates/lost':20}{checks}")
         for side, f in figures.items():
+            for problem in f.problems:
+                print(f"  {side}: {problem}")
             if f.incomplete or f.unanswered:
                 print(
                     f"  {side}: {f.unanswered} steps without their whole reply within "
@@ -789,16 +794,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--database", default=None, help="default: SQLite in a temporary dir")
-    parser.add_argument("--cadres", type=int, default=64, help="capacity run (default 64)")
+    parser.add_argument("--cadres", type=int, help="capacity run (default 64, quick 8)")
     parser.add_argument(
-        "--rates", default="20,50", help="offered steps/s, comma-separated (default 20,50)"
+        "--rates", help="offered steps/s, comma-separated (default 20,50; quick 20)"
     )
     parser.add_argument(
-        "--think", type=float, default=0.8, help="mean seconds between a cadre's steps"
+        "--think", type=float, help="mean seconds between a cadre's steps (0.8; quick 0.25)"
     )
-    parser.add_argument(
-        "--backlog", type=int, default=1650, help="updates in the backlog (0: none)"
-    )
+    parser.add_argument("--backlog", type=int, help="updates (default 1650, quick 150; 0: none)")
     parser.add_argument("--limiter", choices=["on", "off"], default="off")
     parser.add_argument("--poll-timeout", type=int, default=2, help="POLL_TIMEOUT (seconds)")
     parser.add_argument("--quick", action="store_true", help="a smoke run, under 90 s")
@@ -807,8 +810,10 @@ def main() -> None:
     )
     parser.add_argument("--verbose", action="store_true", help="print the end of each log")
     args = parser.parse_args()
-    if args.quick:
-        args.cadres, args.rates, args.think, args.backlog = 8, "20", 0.25, 150
+    defaults = (8, "20", 0.25, 150) if args.quick else (64, "20,50", 0.8, 1650)
+    for name, default in zip(("cadres", "rates", "think", "backlog"), defaults, strict=True):
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
     args.sides = [s for s in SIDES if s in args.sides.split(",")]
     args.load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
