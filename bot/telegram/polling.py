@@ -63,10 +63,18 @@ class _Outcome(Enum):
 class InboxPoller:
     """Fetches updates into the inbox and hands them to per-cadre workers."""
 
-    def __init__(self, app: Application, deps: Deps, *, timeout: int) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        deps: Deps,
+        *,
+        timeout: int,
+        retry_delay: float = 1.0,
+    ) -> None:
         self.app = app
         self.deps = deps
         self.timeout = timeout
+        self.retry_delay = retry_delay  # the first pause before an update is tried again
         self.offset: int | None = None
         self.fatal: BaseException | None = None  # why the poller stopped by itself
         self._stop = asyncio.Event()
@@ -239,7 +247,8 @@ class InboxPoller:
                 async with self._limit:
                     outcome = await self._handle(item) if self._serving() else None
                 if outcome is _Outcome.RETRY:
-                    await _sleep(self._stop, min(2.0 ** (item.attempts - 1), _MAX_BACKOFF))
+                    pause = self.retry_delay * 2.0 ** (item.attempts - 1)
+                    await _sleep(self._stop, min(pause, _MAX_BACKOFF))
                     continue
                 if outcome is _Outcome.FAILED and not await self._set_aside(item):
                     break  # stopping before it could be recorded: it stays in the inbox
@@ -286,7 +295,7 @@ class InboxPoller:
     async def _set_aside(self, item: _Item) -> bool:
         """Mark an update failed, waiting out a database that is away (with backoff, never
         in a tight loop). False if the poller stopped first: it stays in the inbox."""
-        delay = 1.0
+        delay = self.retry_delay
         while True:
             async with self._inbox_turn:
                 if await self._record(mark_failed, update_id=item.update_id):

@@ -411,6 +411,7 @@ class FakeBotApi:
     ) -> None:
         self.bot_id = bot_id
         self.username = username
+        self.token_revoked = False
         self.first_name = first_name
         self._clock = clock
         self._cond = threading.Condition(threading.RLock())
@@ -474,13 +475,19 @@ class FakeBotApi:
         }
 
     def check_token(self, token: str) -> Response | None:
-        """Telegram's answer to a bad token (404 malformed, 401 other bot), else None."""
+        """Telegram's answer to a bad token (404 malformed, 401 other bot or revoked)."""
         match = re.fullmatch(r"(\d+):[A-Za-z0-9_-]+", token)
         if match is None:
             return ApiError(404, "Not Found").response()
-        if int(match.group(1)) != self.bot_id:
+        if int(match.group(1)) != self.bot_id or self.token_revoked:
             return ApiError(401, "Unauthorized").response()
         return None
+
+    def revoke_token(self) -> None:
+        """The owner revoked the token in @BotFather: every call is refused from now on."""
+        with self._cond:
+            self.token_revoked = True
+            self._cond.notify_all()
 
     # --- the entry point ---
 
