@@ -97,13 +97,24 @@ _STORE_STATE = (
 )
 
 
+_INBOX: Table = InboxUpdate.__table__  # type: ignore[attr-defined]
+_OUT_OF_INBOX = delete(_INBOX).where(_INBOX.c.update_id == bindparam("claimed"))
+
+
 async def claim_update(*, session: AsyncSession, update_id: int, now: datetime) -> bool:
-    """Record an update as processed in the current transaction; False if it already was."""
+    """Record an update as processed in the current transaction; False if it already was.
+
+    Its inbox row goes in the same transaction: the update is applied and out of the
+    queue at one commit, so a crash cannot leave it to be handed out again.
+    """
     result = await session.exec(
         insert_ignoring_duplicates(session, ProcessedUpdate),
         params={"update_id": update_id, "processed_at": now},
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    await session.exec(_OUT_OF_INBOX, params={"claimed": update_id})
+    return True
 
 
 async def cadre_by_user(
