@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -429,6 +429,17 @@ class Figures:
         return self.own_cpu / self.elapsed * 100 if self.elapsed > 0 else float("nan")
 
 
+@dataclass
+class SideResult:
+    """What one side measured."""
+
+    phases: dict[str, Figures]
+    peak_rss_mb: float
+    interview_steps: int
+    interview_calls: int
+    forged: int
+
+
 class Side:
     """One bot process, its fake server, its cadres."""
 
@@ -445,6 +456,18 @@ class Side:
         self.users = itertools.count(first_user)
         self.interview: Calibration | None = None
         self.backlog: Calibration | None = None
+        self.phases: dict[str, Figures] = {}
+
+    def result(self) -> SideResult:
+        """The figures, with the bot's peak RSS (read while it still runs)."""
+        assert self.interview is not None
+        return SideResult(
+            phases=self.phases,
+            peak_rss_mb=self.bot.peak_rss_mb(),
+            interview_steps=len(self.interview.per_step),
+            interview_calls=len(self.interview.sequence),
+            forged=self.interview.forged,
+        )
 
     def cadres(self, count: int, script: Callable[[str], list[Step]]) -> list[Cadre]:
         made = []
@@ -610,77 +633,85 @@ async def fresh_database(url: str) -> tuple[str, Callable[[], Awaitable[None]]]:
     return parsed.set(database=name).render_as_string(hide_password=False), drop
 
 
-@dataclass
-class SideResult:
-    phases: dict[str, Figures]
-    peak_rss_mb: float
-    interview_steps: int
-    interview_calls: int
-    forged: int
+@contextlib.asynccontextmanager
+async def started(name: str, args: argparse.Namespace) -> AsyncIterator[Side]:
+    """One side's fake server, database and bot process, polling; all removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=f"e2e-{name}-") as tmp:
+        workdir = Path(tmp)
+        api = FakeBotApi(TOKEN)
+        server = await BotApiServer(api).start()
+        database, drop = await fresh_database(args.database or f"sqlite:///{workdir}/debrief.db")
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": server.base_url,
+            "DATABASE_URL": database,
+            "POLL_TIMEOUT": str(args.poll_timeout),
+            "LOG_LEVEL": "WARNING",
+            "RATE_LIMITER": args.limiter,
+            "PICKLE_FILE": str(workdir / "conversation.pickle"),
+        }
+        bot = BotProcess(command_for(name, args.limiter == "on"), env, workdir)
+        server_cpu = None
+        if name == "debrief" and database.startswith("postgresql"):
+            server_cpu = ServerCpu(str(make_url(database).database))
+        try:
+            bot.start()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60
+            while not api.polled.is_set() and bot.alive() and loop.time() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(api.polled.wait(), 0.1)
+            if not bot.alive() or not api.polled.is_set():
+                raise SystemExit(f"{name}: the bot did not start polling:\n{bot.tail()}")
+            say(f"  {name}: polling")
+            yield Side(name, api, bot, first_user=1_000_000, server=server_cpu)
+        finally:
+            await bot.stop()
+            await server.close()
+            await drop()
+            if args.verbose:
+                print(f"--- {name} log ---\n{bot.tail(40)}")
 
 
-async def run_side(name: str, args: argparse.Namespace, workdir: Path) -> SideResult:
-    api = FakeBotApi(TOKEN)
-    server = await BotApiServer(api).start()
-    database, drop = await fresh_database(args.database or f"sqlite:///{workdir}/debrief.db")
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": server.base_url,
-        "DATABASE_URL": database,
-        "POLL_TIMEOUT": str(args.poll_timeout),
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMITER": args.limiter,
-        "PICKLE_FILE": str(workdir / "conversation.pickle"),
-    }
-    bot = BotProcess(command_for(name, args.limiter == "on"), env, workdir)
-    server_cpu = None
-    if name == "debrief" and database.startswith("postgresql"):
-        server_cpu = ServerCpu(str(make_url(database).database))
-    side = Side(name, api, bot, first_user=1_000_000, server=server_cpu)
-    phases: dict[str, Figures] = {}
-    try:
-        bot.start()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while not api.polled.is_set() and bot.alive() and loop.time() < deadline:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(api.polled.wait(), 0.1)
-        if not bot.alive() or api.get_updates_calls == 0:
-            raise SystemExit(f"{name}: the bot did not start polling:\n{bot.tail()}")
-        say(f"  {name}: polling")
-        await side.calibrate()
-        assert side.interview is not None
-        say(f"  {name}: calibrated, {len(side.interview.sequence)} messages per interview")
-        if args.verbose:
-            script = interview_script("{name}")
-            for i, (step, got) in enumerate(zip(script, side.interview.per_step, strict=True)):
-                print(f"  step {i + 1} {step.kind} {step.value[:20]!r}:")
-                for method, text in got:
-                    print(f"      {method}: {text[:70]!r}")
-        if name != "echo" and not any(m == "sendDocument" for m, _ in side.interview.sequence):
-            say(f"  WARNING: {name}'s calibration interview did not end in a .docx")
-        phases["capacity"] = await side.closed_loop(args.cadres)
-        say(f"  {name}: capacity {phases['capacity'].rate:.1f} steps/s")
+async def calibrated(side: Side, verbose: bool) -> None:
+    """Calibrate one side and check that its interview ended in a draft."""
+    await side.calibrate()
+    assert side.interview is not None
+    say(f"  {side.name}: calibrated, {len(side.interview.sequence)} messages per interview")
+    if verbose:
+        script = interview_script("{name}")
+        for i, (step, got) in enumerate(zip(script, side.interview.per_step, strict=True)):
+            print(f"  {side.name} step {i + 1} {step.kind} {step.value[:20]!r}:")
+            for method, text in got:
+                print(f"      {method}: {text[:70]!r}")
+    if side.name != "echo" and not any(m == "sendDocument" for m, _ in side.interview.sequence):
+        say(f"  WARNING: {side.name}'s calibration interview did not end in a .docx")
+
+
+async def run_all(args: argparse.Namespace) -> dict[str, SideResult]:
+    """All sides start together and idle while another is measured; each phase is run on
+    every side in turn, so the figures compared were taken minutes apart at most."""
+    async with contextlib.AsyncExitStack() as stack:
+        sides = [await stack.enter_async_context(started(n, args)) for n in args.sides]
+        await asyncio.gather(*(calibrated(side, args.verbose) for side in sides))
+        phases: list[tuple[str, Callable[[Side], Awaitable[Figures]]]] = [
+            ("capacity", lambda side: side.closed_loop(args.cadres))
+        ]
         for rate in args.rates:
             cadres = max(1, round(rate * args.think))
-            phases[f"{rate:g}/s"] = await side.closed_loop(cadres, think=cadres / rate)
-            say(f"  {name}: at {rate:g}/s offered, {phases[f'{rate:g}/s'].rate:.1f} steps/s")
+            phases.append(
+                (f"{rate:g}/s", lambda side, c=cadres, r=rate: side.closed_loop(c, think=c / r))
+            )
         if args.backlog:
-            phases["backlog"] = await side.drain(args.backlog)
-            say(f"  {name}: backlog {phases['backlog'].rate:.1f} updates/s")
-        if not bot.alive():
-            raise SystemExit(f"{name}: the bot died:\n{bot.tail()}")
-        peak = bot.peak_rss_mb()
-        calls = sum(1 for seq in side.interview.per_step for _ in seq)
-        return SideResult(phases, peak, len(side.interview.per_step), calls, side.interview.forged)
-    finally:
-        await bot.stop()
-        say(f"  {name}: stopped")
-        await server.close()
-        await drop()
-        if args.verbose:
-            print(f"--- {name} log ---\n{bot.tail(40)}")
+            phases.append(("backlog", lambda side: side.drain(args.backlog)))
+        for phase, run in phases:
+            for side in sides:
+                figures = side.phases[phase] = await run(side)
+                say(f"  {side.name}: {phase} {figures.rate:.1f}/s")
+                if not side.bot.alive():
+                    raise SystemExit(f"{side.name}: the bot died:\n{side.bot.tail()}")
+        return {side.name: side.result() for side in sides}
 
 
 STARTED = time.perf_counter()
@@ -779,14 +810,6 @@ def report(args: argparse.Namespace, results: dict[str, SideResult]) -> None:
     bad = sum(f.duplicates + f.lost for r in results.values() for f in r.phases.values())
     if bad:
         print(f"FAILED: {bad} duplicate or lost messages")
-
-
-async def run_all(args: argparse.Namespace) -> dict[str, SideResult]:
-    results = {}
-    for name in args.sides:
-        with tempfile.TemporaryDirectory(prefix=f"e2e-{name}-") as tmp:
-            results[name] = await run_side(name, args, Path(tmp))
-    return results
 
 
 def main() -> None:
