@@ -9,7 +9,6 @@ from typing import Any
 
 from telegram import BotCommand, Message
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -28,6 +27,7 @@ from bot.store.identity import claim_database
 from bot.store.schema import ensure_current
 from bot.telegram import cadre, common
 from bot.telegram.deps import Deps, deps_in, install, utc_now
+from bot.telegram.limiter import DebriefRateLimiter
 
 # Commands in the order the menu shows them.
 MENU = (
@@ -98,7 +98,7 @@ def build_application(
         .concurrent_updates(True)
     )
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(DebriefRateLimiter())  # type: ignore[arg-type]
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app = builder.build()

@@ -29,6 +29,7 @@ from bot.store.lease import Lease, polling_lease
 from bot.store.models import InboxUpdate
 from bot.telegram.common import tell_about_failure
 from bot.telegram.deps import Deps
+from bot.telegram.limiter import retry_seconds
 
 log = logging.getLogger(__name__)
 
@@ -365,8 +366,7 @@ class InboxPoller:
                 stop.set()
                 return
             except RetryAfter as exc:
-                wait = exc.retry_after
-                await _sleep(stop, float(wait if isinstance(wait, int) else wait.total_seconds()))
+                await _sleep(stop, retry_seconds(exc))
                 continue
             except Conflict:
                 log.warning("another instance is polling this bot; waiting %.0f s", backoff)
