@@ -689,6 +689,35 @@ async def calibrated(side: Side, verbose: bool) -> None:
         say(f"  WARNING: {side.name}'s calibration interview did not end in a .docx")
 
 
+def targets(args: argparse.Namespace, results: dict[str, SideResult]) -> None:
+    """Issue 6's targets that this run can check, met or missed."""
+    ours = results["debrief"].phases
+    checks: list[tuple[str, float, str, bool]] = []
+    if args.limiter == "off":
+        if "conversation" in results:
+            ratio = ours["capacity"].rate / results["conversation"].phases["capacity"].rate
+            checks.append(("capacity ours/conversation", ratio, ">= 0.8", ratio >= 0.8))
+        if "echo" in results:
+            echo = results["echo"].phases["capacity"]
+            ratio = ours["capacity"].cpu_ms_per_step / echo.cpu_ms_per_step
+            checks.append(("CPU per step ours/echo (capacity)", ratio, "<= 1.6", ratio <= 1.6))
+        if "backlog" in ours:
+            rate = ours["backlog"].rate
+            checks.append(("backlog drain, updates/s", rate, ">= 100", rate >= 100))
+    else:
+        if "20/s" in ours:
+            p99 = ours["20/s"].percentile(99)
+            checks.append(("p99 ms at 20/s offered", p99, "<= 100", p99 <= 100))
+        sustained = [f.rate for f in ours.values() if f.percentile(99) <= 1000]
+        best = max(sustained, default=0.0)
+        checks.append(("steps/s sustained with p99 <= 1 s", best, ">= 24", best >= 24))
+    calls = ours["capacity"].calls_per_step
+    checks.append(("chat-bound calls per step", calls, "<= 1.1", calls <= 1.1))
+    print("\nissue 6 targets (ours):")
+    for label, value, target, met in checks:
+        print(f"  {label:36}{value:>9.2f}  {target:8}{'met' if met else 'MISSED'}")
+
+
 async def run_all(args: argparse.Namespace) -> dict[str, SideResult]:
     """All sides start together and idle while another is measured; each phase is run on
     every side in turn, so the figures compared were taken minutes apart at most."""
@@ -807,6 +836,8 @@ def report(args: argparse.Namespace, results: dict[str, SideResult]) -> None:
         "answerCallbackQuery; duplicates/lost against one cadre's calibration run "
         "(~N: messages in place whose text differs)."
     )
+    if "debrief" in results:
+        targets(args, results)
     bad = sum(f.duplicates + f.lost for r in results.values() for f in r.phases.values())
     if bad:
         print(f"FAILED: {bad} duplicate or lost messages")
