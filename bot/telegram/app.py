@@ -27,6 +27,7 @@ from bot.store.identity import claim_database
 from bot.store.schema import ensure_current
 from bot.telegram import cadre, common
 from bot.telegram.deps import Deps, deps_in, install, utc_now
+from bot.telegram.http import AiohttpRequest
 from bot.telegram.limiter import DebriefRateLimiter
 
 # Commands in the order the menu shows them.
@@ -99,8 +100,10 @@ def build_application(
     )
     if rate_limit:
         builder = builder.rate_limiter(DebriefRateLimiter())  # type: ignore[arg-type]
-    if request is not None:
-        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    if request is None:
+        # aiohttp rather than PTB's httpx: a third of the CPU per Bot API call.
+        request, get_updates_request = AiohttpRequest(), AiohttpRequest(connection_pool_size=1)
+    builder = builder.request(request).get_updates_request(get_updates_request or request)
     app = builder.build()
     install(app.bot_data, Deps(db=Database(settings.database), res=res, clock=clock))
     add_handlers(app)
