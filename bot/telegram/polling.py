@@ -20,6 +20,7 @@ from enum import Enum, auto
 from typing import Any
 
 from telegram import Update
+from telegram._utils.types import JSONDict
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
@@ -27,6 +28,7 @@ from bot.store.db import is_transient
 from bot.store.inbox import count_attempt, mark_failed, mark_handled, pending_updates, store_updates
 from bot.store.lease import Lease, polling_lease
 from bot.store.models import InboxUpdate
+from bot.telegram import botapi
 from bot.telegram.common import tell_about_failure
 from bot.telegram.deps import Deps
 from bot.telegram.limiter import retry_seconds
@@ -155,30 +157,28 @@ class InboxPoller:
         await self.accept(updates)
         return len(updates)
 
-    async def accept(self, updates: Sequence[Update]) -> None:
-        """Store updates durably, then hand them to their cadres' workers.
+    async def accept(self, updates: Sequence[JSONDict]) -> None:
+        """Store updates (Bot API JSON) durably, then hand them to their cadres' workers.
 
         The one way in for an update: a webhook endpoint would call this and answer
         Telegram's request only after it returned (docs/decisions.md).
         """
+        stored = [(int(u["update_id"]), json.dumps(u, ensure_ascii=False)) for u in updates]
         async with self._inbox_turn:
             handled, self._handled = self._handled, []
             try:
                 async with self.deps.db.session() as session:
                     await store_updates(
-                        session=session,
-                        updates=[(u.update_id, u.to_json()) for u in updates],
-                        now=self.deps.clock(),
-                        handled=handled,
+                        session=session, updates=stored, now=self.deps.clock(), handled=handled
                     )
             except BaseException:
                 self._handled[:0] = handled
                 raise
             self._known.difference_update(handled)
-        if updates:
-            self.offset = updates[-1].update_id + 1
-        for update in updates:
-            self._enqueue(update.update_id, update, attempts=0)
+        if stored:
+            self.offset = stored[-1][0] + 1
+        for (update_id, _), raw in zip(stored, updates, strict=True):
+            self._enqueue(update_id, self._parse(update_id, raw), attempts=0)
 
     async def recover(self) -> int:
         """Hand out what the inbox holds and this process does not: updates a previous
@@ -270,9 +270,17 @@ class InboxPoller:
     def _read(self, row: InboxUpdate) -> Update | None:
         """The stored update, or None (kept aside) if this version cannot read it."""
         try:
-            return Update.de_json(json.loads(row.payload), self.app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
+            raw = json.loads(row.payload)
+        except ValueError:
             log.exception("update %s cannot be read; kept aside", row.update_id)
+            return None
+        return self._parse(row.update_id, raw)
+
+    def _parse(self, update_id: int, raw: object) -> Update | None:
+        try:
+            return Update.de_json(raw, self.app.bot)  # type: ignore[arg-type]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.exception("update %s cannot be read; kept aside", update_id)
             return None
 
     async def _handle(self, item: _Item) -> _Outcome:
@@ -392,13 +400,11 @@ class InboxPoller:
                     "removing handled updates failed (%s); retrying in %.0f s", exc, backoff
                 )
 
-    async def _get_updates(self) -> tuple[Update, ...] | None:
+    async def _get_updates(self) -> list[JSONDict] | None:
         """getUpdates, or None if the poller stops first. Giving a long poll up is safe: it
         stored nothing and confirmed nothing, so Telegram sends the same updates again."""
-        call: asyncio.Task[tuple[Update, ...]] = asyncio.create_task(
-            self.app.bot.get_updates(
-                offset=self.offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES
-            )
+        call: asyncio.Task[list[JSONDict]] = asyncio.create_task(
+            botapi.get_updates(self.app.bot, offset=self.offset, long_poll=self.timeout)
         )
         stopping = asyncio.ensure_future(self._stop.wait())
         try:

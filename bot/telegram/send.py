@@ -15,6 +15,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.services.replies import Button, Reply
 from bot.store.queries import mark_blocked
+from bot.telegram import botapi
 from bot.telegram.callback_data import encode
 from bot.telegram.deps import Deps
 
@@ -63,13 +64,8 @@ async def _edit(bot: Bot, chat_id: int, message_id: int, reply: Reply) -> bool:
     if reply.document is not None or not reply.text:
         return False
     try:
-        await bot.edit_message_text(
-            reply.text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(reply.buttons),
-            link_preview_options=_NO_PREVIEW,
+        await botapi.post(
+            bot, "editMessageText", {**_text(reply), "chat_id": chat_id, "message_id": message_id}
         )
     except BadRequest as error:
         # Deleted, too old, not a text, or already showing exactly this: send it instead,
@@ -88,10 +84,14 @@ async def _send(bot: Bot, chat_id: int, reply: Reply) -> None:
             caption=reply.document.caption or None,
         )
     elif reply.text:
-        await bot.send_message(
-            chat_id,
-            reply.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(reply.buttons),
-            link_preview_options=_NO_PREVIEW,
-        )
+        await botapi.post(bot, "sendMessage", {**_text(reply), "chat_id": chat_id})
+
+
+def _text(reply: Reply) -> dict[str, object]:
+    """A text reply's parameters, as PTB's send_message would send them."""
+    return {
+        "text": reply.text,
+        "parse_mode": ParseMode.HTML,
+        "reply_markup": keyboard(reply.buttons),
+        "link_preview_options": _NO_PREVIEW,
+    }
