@@ -3,13 +3,14 @@ and sends what the service returns."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -90,10 +91,19 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A cadre pressed an inline button."""
     query = update.callback_query
     assert query is not None
-    # Stop the button's spinner first. Telegram refuses an answer after about 15 seconds
-    # (a press replayed from the inbox after a restart); that must not fail the press.
-    with contextlib.suppress(TelegramError):
-        await query.answer()
+    # Stop the button's spinner, while the press is applied. Telegram refuses an answer
+    # after about 15 seconds (a press replayed from the inbox after a restart); that must
+    # not fail the press.
+    answering = asyncio.ensure_future(query.answer())
+    try:
+        await _press(update, context, query)
+    finally:
+        with contextlib.suppress(TelegramError):
+            await answering
+
+
+async def _press(update: Update, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery) -> None:
+    """Apply a press, checked against who pressed."""
     # The sender is who pressed; the message is only where. Our buttons live in the sender's
     # own private chat (whose id is the user's id): a press on a message anywhere else is
     # forged or foreign and must neither be answered there nor move the cadre's chat.
