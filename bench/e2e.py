@@ -31,9 +31,10 @@ the ratios ours/echo and ours/conversation.
     python bench/e2e.py                     # SQLite in a temporary directory, about 5 min
     python bench/e2e.py --database postgresql+asyncpg://postgres@127.0.0.1:5432/test
     python bench/e2e.py --quick             # a smoke run, under 90 s
-    python bench/e2e.py --limiter on --rates 20,24,50   # as shipped, with AIORateLimiter
+    python bench/e2e.py --limiter on --rates 20,25,50   # as shipped: rate limiters on
 
---limiter applies to all three bots (default off: capacity without PTB's 30/s limit).
+--limiter applies to all three bots (default off, for capacity): on, ours runs as shipped
+(with its own rate limiter), the comparators with PTB's AIORateLimiter (30/s).
 """
 
 from __future__ import annotations
@@ -758,7 +759,9 @@ def report(args: argparse.Namespace, results: dict[str, SideResult]) -> None:
     """The figures side by side, with the ratios ours/echo and ours/conversation."""
     sides = [s for s in SIDES if s in results]
     first = results[sides[0]]
-    limiter_note = "on (AIORateLimiter, as shipped)" if args.limiter == "on" else "off"
+    limiter_note = "off"
+    if args.limiter == "on":
+        limiter_note = "on (ours as shipped; the comparators with PTB's AIORateLimiter)"
     if args.limiter == "off" and "debrief" in results and not has_limiter_setting():
         limiter_note += " (via bench/bots/debrief_unlimited.py: no RATE_LIMITER setting yet)"
     messages = ", ".join(f"{s} {results[s].interview_calls}" for s in sides)

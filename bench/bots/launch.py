@@ -13,7 +13,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 def builder() -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
     """TELEGRAM_BOT_TOKEN and TELEGRAM_API_BASE_URL as for our bot; RATE_LIMITER=on adds
-    PTB's AIORateLimiter (as our bot ships with); LOG_LEVEL as usual."""
+    PTB's AIORateLimiter (30 calls/s); LOG_LEVEL as usual."""
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module="telegram")
