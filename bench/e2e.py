@@ -325,6 +325,7 @@ class Calibration:
 
     per_step: list[Seq]
     forged: int
+    waited: list[float]  # seconds from each step to its first reply (STEP_TIMEOUT: none)
 
     @property
     def counts(self) -> list[int]:
@@ -339,17 +340,21 @@ async def calibrate(api: FakeBotApi, cadre: Cadre) -> Calibration:
     """Play the script serially, each step's reply taken as complete after a quiet spell."""
     loop = asyncio.get_running_loop()
     per_step: list[Seq] = []
+    waited: list[float] = []
     for i, step in enumerate(cadre.script):
         before = len(cadre.chat.events)
+        sent = time.perf_counter()
         api.push(cadre.update_for(step))
         await cadre.chat.wait_for(before + 1, loop.time() + STEP_TIMEOUT)
+        answered = len(cadre.chat.events) > before
+        waited.append(cadre.chat.events[before].time - sent if answered else STEP_TIMEOUT)
         quiet = FINAL_QUIET if i == len(cadre.script) - 1 else QUIET
         seen = -1
         while seen != len(cadre.chat.events):
             seen = len(cadre.chat.events)
             await cadre.chat.wait_for(seen + 1, loop.time() + quiet)
         per_step.append(normalised(cadre.chat.events[before:], cadre.name))
-    return Calibration(per_step, cadre.forged)
+    return Calibration(per_step, cadre.forged, waited)
 
 
 async def play(
@@ -683,9 +688,13 @@ async def calibrated(side: Side, verbose: bool) -> None:
     if verbose:
         script = interview_script("{name}")
         for i, (step, got) in enumerate(zip(script, side.interview.per_step, strict=True)):
-            print(f"  {side.name} step {i + 1} {step.kind} {step.value[:20]!r}:")
+            waited = side.interview.waited[i] * 1000
+            print(f"  {side.name} step {i + 1} {step.kind} {step.value[:20]!r} ({waited:.0f} ms):")
             for method, text in got:
                 print(f"      {method}: {text[:70]!r}")
+    slow = [f"{i + 1} ({w:.1f} s)" for i, w in enumerate(side.interview.waited) if w > 1.0]
+    if slow:
+        say(f"  WARNING: {side.name}'s calibration: steps answered after > 1 s: {slow}")
     if side.name != "echo" and not any(m == "sendDocument" for m, _ in side.interview.sequence):
         say(f"  WARNING: {side.name}'s calibration interview did not end in a .docx")
 
