@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -19,6 +20,7 @@ from telegram.request import BaseRequest, RequestData
 
 _DEFAULT_TIMEOUT = 5.0
 _MEDIA_WRITE_TIMEOUT = 20.0
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -89,7 +91,10 @@ class AiohttpRequest(BaseRequest):
         )
         body: Any = _body(request_data)
         try:
-            async with self._session.request(method, url, data=body, timeout=timeout) as res:
+            headers = _FORM if isinstance(body, bytes) else None
+            async with self._session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as res:
                 return res.status, await res.read()
         except TimeoutError as err:
             raise TimedOut from err
@@ -103,13 +108,14 @@ def _given(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
+def _body(request_data: RequestData | None) -> aiohttp.FormData | bytes | None:
     """The request body: a urlencoded form, or multipart when files are uploaded."""
     if request_data is None:
         return None
     fields = request_data.json_parameters
     if not request_data.contains_files:
-        return fields
+        # Encoded here: aiohttp's FormData for a plain form costs several times as much.
+        return urlencode(fields).encode()
     form = aiohttp.FormData(quote_fields=False)
     for name, value in fields.items():
         form.add_field(name, value)
