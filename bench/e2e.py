@@ -724,7 +724,8 @@ def targets(args: argparse.Namespace, results: dict[str, SideResult]) -> None:
     if ours:
         calls = next(iter(ours.values())).calls_per_step
         checks.append(("chat-bound calls per step", calls, "<= 1.1", calls <= 1.1))
-    print("\nissue 6 targets (ours):")
+    note = " (a --quick run: judge them on a default run)" if args.quick else ""
+    print(f"\nissue 6 targets (ours){note}:")
     for label, value, target, met in checks:
         print(f"  {label:36}{value:>9.2f}  {target:8}{'met' if met else 'MISSED'}")
 
