@@ -28,9 +28,9 @@ getUpdates), duplicates and lost messages against the calibration (both must be 
 CPU this process (fake + driver) used, and at the end each bot's peak RSS (VmHWM); then
 the ratios ours/echo and ours/conversation.
 
-    python bench/e2e.py                     # SQLite in a temporary directory, about 5 min
+    python bench/e2e.py                     # SQLite in a temporary directory, about 4 min
     python bench/e2e.py --database postgresql+asyncpg://postgres@127.0.0.1:5432/test
-    python bench/e2e.py --quick             # a smoke run, under 90 s
+    python bench/e2e.py --quick             # a smoke run, under a minute
     python bench/e2e.py --limiter on --rates 20,25,50   # as shipped: rate limiters on
 
 --limiter applies to all three bots (default off, for capacity): on, ours runs as shipped
