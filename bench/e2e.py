@@ -515,7 +515,7 @@ class Side:
                 steps = sum(start <= t <= end for c in cadres for t in c.pushed)
                 elapsed = end - start
         dup = lost = diff = 0
-        problems = []
+        problems: list[str] = []
         for cadre in cadres:
             # A cadre cut short by the phase's time limit is compared with what it sent.
             sent = sum(expected.counts[: len(cadre.pushed)])
@@ -730,6 +730,12 @@ def targets(args: argparse.Namespace, results: dict[str, SideResult]) -> None:
         print(f"  {label:36}{value:>9.2f}  {target:8}{'met' if met else 'MISSED'}")
 
 
+def offered(rate: float, think: float) -> Callable[[Side], Awaitable[Figures]]:
+    """The phase at an offered rate: rate x think cadres, a step every ~think s each."""
+    cadres = max(1, round(rate * think))
+    return lambda side: side.closed_loop(cadres, think=cadres / rate)
+
+
 async def run_all(args: argparse.Namespace) -> dict[str, SideResult]:
     """All sides start together and idle while another is measured; each phase is run on
     every side in turn, so the figures compared were taken minutes apart at most."""
@@ -740,10 +746,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, SideResult]:
         if args.cadres:
             phases.append(("capacity", lambda side: side.closed_loop(args.cadres)))
         for rate in args.rates:
-            cadres = max(1, round(rate * args.think))
-            phases.append(
-                (f"{rate:g}/s", lambda side, c=cadres, r=rate: side.closed_loop(c, think=c / r))
-            )
+            phases.append((f"{rate:g}/s", offered(rate, args.think)))
         if args.backlog:
             phases.append(("backlog", lambda side: side.drain(args.backlog)))
         for phase, run in phases:

@@ -9,7 +9,7 @@ from functools import partial
 import bot.telegram.runner as runner
 from bot.__main__ import main
 
-runner.build_application = partial(runner.build_application, rate_limit=False)  # type: ignore[assignment]
+runner.build_application = partial(runner.build_application, rate_limit=False)  # type: ignore[attr-defined]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,7 +24,7 @@ def builder() -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
         .base_url(base if base.endswith("/bot") else base + "/bot")
     )
     if os.environ.get("RATE_LIMITER", "on").lower() in ("on", "true", "1", "yes"):
-        built = built.rate_limiter(AIORateLimiter(max_retries=3))
+        built = built.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     return built
 
 
