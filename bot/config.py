@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     poll_timeout: int = Field(default=30, ge=0, le=50)
     max_answer_chars: int = Field(default=4096, ge=100, le=20000)
     log_level: str = "INFO"
+    # Off only for benchmarks or a local Bot API server without Telegram's limits behind it.
+    rate_limiter: bool = True
 
     @field_validator("telegram_api_base_url")
     @classmethod

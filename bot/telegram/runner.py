@@ -47,7 +47,7 @@ async def prune_processed_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def run_polling(settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM. Raises InvalidToken if Telegram rejects the token
     while serving, PollingFailed if polling could not go on."""
-    app = build_application(settings)
+    app = build_application(settings, rate_limit=settings.rate_limiter)
     deps = deps_of_app(app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
