@@ -64,7 +64,6 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.fake_api_server import BotApiServer, Chat, Event, FakeBotApi  # noqa: E402
-from bot.config import Settings  # noqa: E402
 from bot.interview.questionnaire import load_catalogue  # noqa: E402
 
 TOKEN = "123456789:BENCH-token_abcdefghijklmnopqrstuvwxyz012"
@@ -207,16 +206,10 @@ class ServerCpu:
         return sum(used - before.get(pid, 0.0) for pid, used in now.items())
 
 
-def has_limiter_setting() -> bool:
-    """Whether bot/config.py has a setting to switch PTB's rate limiter off."""
-    return "rate_limiter" in Settings.model_fields
-
-
-def command_for(side: str, limiter: bool) -> list[str]:
+def command_for(side: str) -> list[str]:
+    """Ours as the README runs it (RATE_LIMITER in its environment); the others' scripts."""
     if side == "debrief":
-        if limiter or has_limiter_setting():
-            return [sys.executable, "-m", "bot"]  # the README's run command
-        return [sys.executable, str(ROOT / "bench/bots/debrief_unlimited.py")]
+        return [sys.executable, "-m", "bot"]
     return [sys.executable, str(ROOT / f"bench/bots/{side}_bot.py")]
 
 
@@ -657,7 +650,7 @@ async def started(name: str, args: argparse.Namespace) -> AsyncIterator[Side]:
             "RATE_LIMITER": args.limiter,
             "PICKLE_FILE": str(workdir / "conversation.pickle"),
         }
-        bot = BotProcess(command_for(name, args.limiter == "on"), env, workdir)
+        bot = BotProcess(command_for(name), env, workdir)
         server_cpu = None
         if name == "debrief" and database.startswith("postgresql"):
             server_cpu = ServerCpu(str(make_url(database).database))
@@ -776,8 +769,6 @@ def report(args: argparse.Namespace, results: dict[str, SideResult]) -> None:
     limiter_note = "off"
     if args.limiter == "on":
         limiter_note = "on (ours as shipped; the comparators with PTB's AIORateLimiter)"
-    if args.limiter == "off" and "debrief" in results and not has_limiter_setting():
-        limiter_note += " (via bench/bots/debrief_unlimited.py: no RATE_LIMITER setting yet)"
     messages = ", ".join(f"{s} {results[s].interview_calls}" for s in sides)
     print(
         f"database: {args.database or 'SQLite (temporary file)'}; rate limiter: {limiter_note}"
