@@ -52,7 +52,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +62,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.databases import fresh_database  # noqa: E402
 from bench.fake_api_server import BotApiServer, Chat, Event, FakeBotApi  # noqa: E402
 from bot.interview.questionnaire import load_catalogue  # noqa: E402
 
@@ -604,34 +604,6 @@ class Side:
 # --- one side, start to end -------------------------------------------------------------
 
 
-async def fresh_database(url: str) -> tuple[str, Callable[[], Awaitable[None]]]:
-    """PostgreSQL: a database of the run's own, dropped afterwards. SQLite: as given."""
-    from sqlalchemy import text
-
-    from bot.store.db import create_engine
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-
-        async def nothing() -> None:
-            return None
-
-        return url, nothing
-    name = f"debrief_e2e_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url)
-    async with admin.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    async def drop() -> None:
-        async with admin.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
-
-    return parsed.set(database=name).render_as_string(hide_password=False), drop
-
-
 @contextlib.asynccontextmanager
 async def started(name: str, args: argparse.Namespace) -> AsyncIterator[Side]:
     """One side's fake server, database and bot process, polling; all removed afterwards."""
@@ -639,7 +611,9 @@ async def started(name: str, args: argparse.Namespace) -> AsyncIterator[Side]:
         workdir = Path(tmp)
         api = FakeBotApi(TOKEN)
         server = await BotApiServer(api).start()
-        database, drop = await fresh_database(args.database or f"sqlite:///{workdir}/debrief.db")
+        database, drop = await fresh_database(
+            args.database or f"sqlite:///{workdir}/debrief.db", prefix="debrief_e2e"
+        )
         env = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": TOKEN,

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -39,10 +38,11 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
+from bench.databases import fresh_database  # noqa: E402
 from bench.transport import BenchRequest  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.interview.questionnaire import load_catalogue  # noqa: E402
-from bot.store.db import Database, create_engine  # noqa: E402
+from bot.store.db import Database  # noqa: E402
 from bot.store.schema import upgrade  # noqa: E402
 from bot.telegram.app import build_application, deps_of_app, settle_memory  # noqa: E402
 
@@ -233,7 +233,7 @@ def summary(times: list[float], last: list[float], elapsed: float) -> dict[str, 
 async def run_ours(cadres: int, database: str | None, drive_with: Driver) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = database or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        url, drop = await fresh_database(url)
+        url, drop = await fresh_database(url, prefix="debrief_bench")
         try:
             db = Database(url)
             await upgrade(db)
@@ -291,33 +291,6 @@ async def run_bare(updates: int, drive_with: Driver) -> dict[str, Any]:
             plans.append([lambda u=u: u.text("本年度完成重点项目12个") for _ in range(per_user)])
         times, _, elapsed = await drive_with(process, plans)
     return summary(times, [], elapsed)
-
-
-async def fresh_database(url: str) -> tuple[str, Callable[[], Awaitable[None]]]:
-    """PostgreSQL: a database of the run's own, dropped afterwards. SQLite: as given."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-
-        async def nothing() -> None:
-            return None
-
-        return url, nothing
-    name = f"debrief_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url)
-    async with admin.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    async def drop() -> None:
-        async with admin.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
-
-    return parsed.set(database=name).render_as_string(hide_password=False), drop
 
 
 def measure(args: argparse.Namespace, side: str, phase: str, **extra: int) -> dict[str, Any]:

@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from sqlalchemy import insert  # noqa: E402
 from telegram import Update  # noqa: E402
 
-from bench.interview import TOKEN, Updates, fresh_database  # noqa: E402
+from bench.databases import fresh_database  # noqa: E402
+from bench.interview import TOKEN, Updates  # noqa: E402
 from bench.transport import BenchRequest  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.store.db import Database  # noqa: E402
