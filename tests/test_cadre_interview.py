@@ -306,7 +306,9 @@ async def test_a_full_interview_ends_with_the_draft_in_chat_and_as_docx(
     assert [m for m in expected if body.count(m) != 1] == []
     async with db.session() as session:
         drafts = (await session.exec(select(Draft))).all()
+        interview = await latest_interview(session, 42)
     assert [(d.version, d.missing) for d in drafts] == [(1, 0)]
+    assert interview.status == "completed" and interview.completed_at is not None
 
 
 async def test_draft_at_any_time_marks_what_is_missing_and_keeps_versions(

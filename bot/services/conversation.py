@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.interview import engine
@@ -33,6 +34,7 @@ from bot.store.queries import (
     load_answers,
     save_entries,
     store_interview_state,
+    write_changes,
 )
 
 Out = Reply | PendingDraft  # a draft is laid out once the transaction has committed
@@ -67,6 +69,7 @@ class _Loaded:
 
 
 _CURRENT = "debrief.current_interview"
+_CONNECTION = "debrief.connection"
 
 
 class _Duplicate(Exception):
@@ -152,10 +155,13 @@ async def command(
 
 async def where(session: AsyncSession, *, res: Resources, person: Person) -> Sequence[Out]:
     """Where the cadre stands, changing nothing (used after input that is not text)."""
-    cadre = await cadre_by_user(session=session, telegram_user_id=person.user_id, lock=False)
-    if cadre is None:
-        return []
-    return await _where(session, res, cadre)
+    try:
+        cadre = await cadre_by_user(session=session, telegram_user_id=person.user_id, lock=False)
+        if cadre is None:
+            return []
+        return await _where(session, res, cadre)
+    finally:
+        session.info.pop(_CONNECTION, None)
 
 
 # Steps ------------------------------------------------------------------------------------
@@ -171,28 +177,38 @@ async def _unit_of_work(
 ) -> Sequence[Out]:
     """Claim the update and lock the cadre, act (a newcomer is registered), commit."""
     try:
-        cadre = await _begin(session, res, person, update_id, now)
+        cadre, interview = await _begin(session, res, person, update_id, now)
     except _Duplicate:
         return await _replay(session, res, person)
-    replies = await _register(session, res, person, now) if cadre is None else await act(cadre)
-    await session.commit()
+    try:
+        replies = await _register(session, res, person, now) if cadre is None else await act(cadre)
+        # The loaded rows are in no session (plain rows, decision 61): what the step
+        # changed on them is written here; what it added to the session, by the commit.
+        await write_changes(connection=await _connection(session), rows=(cadre, interview))
+        await session.commit()
+    finally:
+        session.info.pop(_CONNECTION, None)  # the transaction's, gone with it
     return replies
 
 
 async def _begin(
     session: AsyncSession, res: Resources, person: Person, update_id: int | None, now: datetime
-) -> Cadre | None:
+) -> tuple[Cadre | None, Interview | None]:
+    connection = await _connection(session)
     if update_id is not None and not await claim_update(
-        session=session, update_id=update_id, now=now
+        connection=connection, update_id=update_id, now=now
     ):
+        session.info.pop(_CONNECTION)
         await session.rollback()
         raise _Duplicate
-    cadre, interview = await cadre_with_interview(session=session, telegram_user_id=person.user_id)
+    cadre, interview = await cadre_with_interview(
+        connection=connection, telegram_user_id=person.user_id
+    )
     _remember(session, interview)
     if cadre is not None and (cadre.blocked_at is not None or cadre.chat_id != person.chat_id):
         cadre.blocked_at = None  # they wrote to us, so they can receive again
         cadre.chat_id = person.chat_id
-    return cadre
+    return cadre, interview
 
 
 async def _replay(session: AsyncSession, res: Resources, person: Person) -> Sequence[Out]:
@@ -401,7 +417,7 @@ async def _apply(
     assert interview.id is not None
     for question_id in transition.changed:
         await save_entries(
-            session=session,
+            connection=await _connection(session),
             interview_id=interview.id,
             question_id=question_id,
             before=loaded.state.entries(question_id),
@@ -464,6 +480,15 @@ async def _where(session: AsyncSession, res: Resources, cadre: Cadre) -> Sequenc
 # Loading and storing ----------------------------------------------------------------------
 
 
+async def _connection(session: AsyncSession) -> AsyncConnection:
+    """The transaction's connection, for the statements of the hot path: asked of the
+    session once per unit of work (asking costs as much as a small statement)."""
+    connection: AsyncConnection | None = session.info.get(_CONNECTION)
+    if connection is None:
+        connection = session.info[_CONNECTION] = await session.connection()
+    return connection
+
+
 def _remember(session: AsyncSession, interview: Interview | None) -> None:
     """Keep the interview loaded with the cadre for this transaction (saves a query)."""
     session.info[_CURRENT] = interview
@@ -480,7 +505,7 @@ async def _load(session: AsyncSession, res: Resources, cadre: Cadre) -> _Loaded 
     questionnaire = res.catalogue.get(
         interview.report_type, as_language(interview.language, res.default_language)
     )
-    answers = await load_answers(session=session, interview_id=interview.id)
+    answers = await load_answers(connection=await _connection(session), interview_id=interview.id)
     editing = (
         (interview.editing_question, interview.editing_entry)
         if interview.editing_question and questionnaire.has(interview.editing_question)
@@ -502,7 +527,7 @@ async def _store_state(
     session: AsyncSession, interview: Interview, state: State, now: datetime
 ) -> None:
     await store_interview_state(
-        session=session,
+        connection=await _connection(session),
         interview=interview,
         status=InterviewStatus(state.status.value),
         current_question=state.current,

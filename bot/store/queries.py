@@ -1,16 +1,24 @@
-"""Data access: plain functions that take the session as a keyword argument."""
+"""Data access: plain functions that take the session (or, on the hot path, its connection)
+as a keyword argument."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, inspect, update
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import col, select
+from sqlalchemy.orm.instrumentation import ClassManager
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.db import insert_ignoring_duplicates
 from bot.store.models import (
     Answer,
     Cadre,
@@ -27,21 +35,6 @@ from bot.store.models import (
 _CADRE = select(Cadre).where(col(Cadre.telegram_user_id) == bindparam("telegram_user_id"))
 _CADRE_LOCKED = _CADRE.with_for_update()
 
-_CADRE_WITH_INTERVIEW = (
-    select(Cadre, Interview)
-    .outerjoin(
-        Interview,
-        and_(
-            col(Interview.cadre_id) == col(Cadre.id),
-            col(Interview.status) != InterviewStatus.ABANDONED,
-        ),
-    )
-    .where(col(Cadre.telegram_user_id) == bindparam("telegram_user_id"))
-    .order_by(col(Interview.id).desc())
-    .limit(1)
-    .with_for_update(of=Cadre)
-)
-
 _CURRENT_INTERVIEW = (
     select(Interview)
     .where(
@@ -52,20 +45,46 @@ _CURRENT_INTERVIEW = (
     .limit(1)
 )
 
-_ANSWERS = (
-    select(Answer.question_id, Answer.text)
-    .where(col(Answer.interview_id) == bindparam("interview_id"))
-    .order_by(col(Answer.question_id), col(Answer.seq))
-)
 
 # Plain Core DML on the tables: the ORM's own UPDATE and DELETE would look through the
 # session's objects to keep them in step, which cost more than the statements themselves.
 _ANSWER: Table = Answer.__table__  # type: ignore[attr-defined]
 _INTERVIEW: Table = Interview.__table__  # type: ignore[attr-defined]
+_CADRE_TABLE: Table = Cadre.__table__  # type: ignore[attr-defined]
+
+# The cadre and their current interview as plain rows (Core, not ORM entities): loading
+# instances through the ORM session cost more than the query (decision 61). The row holds
+# the cadre's columns, then the interview's.
+_CADRE_WITH_INTERVIEW = (
+    core_select(_CADRE_TABLE, _INTERVIEW)
+    .select_from(
+        _CADRE_TABLE.outerjoin(
+            _INTERVIEW,
+            and_(
+                _INTERVIEW.c.cadre_id == _CADRE_TABLE.c.id,
+                _INTERVIEW.c.status != InterviewStatus.ABANDONED,
+            ),
+        )
+    )
+    .where(_CADRE_TABLE.c.telegram_user_id == bindparam("telegram_user_id"))
+    .order_by(_INTERVIEW.c.id.desc())
+    .limit(1)
+    .with_for_update(of=_CADRE_TABLE)
+)
+# The SET clause is made of the parameters given: only the changed columns are written.
+_UPDATE_CADRE = update(_CADRE_TABLE).where(_CADRE_TABLE.c.id == bindparam("of_row"))
+_UPDATE_INTERVIEW = update(_INTERVIEW).where(_INTERVIEW.c.id == bindparam("of_row"))
+_CADRE_KEYS = tuple(column.key for column in _CADRE_TABLE.c)
+_INTERVIEW_KEYS = tuple(column.key for column in _INTERVIEW.c)
 # Not named after columns: UPDATE reserves those names for its SET clause.
 _OF_QUESTION = (
     _ANSWER.c.interview_id == bindparam("of_interview"),
     _ANSWER.c.question_id == bindparam("of_question"),
+)
+_ANSWERS = (
+    core_select(_ANSWER.c.question_id, _ANSWER.c.text)
+    .where(_ANSWER.c.interview_id == bindparam("interview_id"))
+    .order_by(_ANSWER.c.question_id, _ANSWER.c.seq)
 )
 _INSERT_ANSWERS = insert(_ANSWER)
 _UPDATE_ANSWER = (
@@ -98,22 +117,25 @@ _STORE_STATE = (
 
 
 _INBOX: Table = InboxUpdate.__table__  # type: ignore[attr-defined]
+_PROCESSED: Table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+_CLAIM = sqlite.insert(_PROCESSED).on_conflict_do_nothing()
+_CLAIM_POSTGRESQL = postgresql.insert(_PROCESSED).on_conflict_do_nothing()
 _OUT_OF_INBOX = delete(_INBOX).where(_INBOX.c.update_id == bindparam("claimed"))
 
 
-async def claim_update(*, session: AsyncSession, update_id: int, now: datetime) -> bool:
+async def claim_update(*, connection: AsyncConnection, update_id: int, now: datetime) -> bool:
     """Record an update as processed in the current transaction; False if it already was.
 
     Its inbox row goes in the same transaction: the update is applied and out of the
     queue at one commit, so a crash cannot leave it to be handed out again.
     """
-    result = await session.exec(
-        insert_ignoring_duplicates(session, ProcessedUpdate),
-        params={"update_id": update_id, "processed_at": now},
+    result = await connection.execute(
+        _CLAIM if connection.dialect.name == "sqlite" else _CLAIM_POSTGRESQL,
+        {"update_id": update_id, "processed_at": now},
     )
     if not result.rowcount:
         return False
-    await session.exec(_OUT_OF_INBOX, params={"claimed": update_id})
+    await connection.execute(_OUT_OF_INBOX, {"claimed": update_id})
     return True
 
 
@@ -127,14 +149,63 @@ async def cadre_by_user(
 
 
 async def cadre_with_interview(
-    *, session: AsyncSession, telegram_user_id: int
+    *, connection: AsyncConnection, telegram_user_id: int
 ) -> tuple[Cadre | None, Interview | None]:
-    """The cadre of a Telegram user, locked, with their current interview, in one query."""
-    result = await session.exec(
-        _CADRE_WITH_INTERVIEW, params={"telegram_user_id": telegram_user_id}
-    )
+    """The cadre of a Telegram user, locked, with their current interview, in one query.
+
+    The two are read as plain rows and held in model instances that no session tracks:
+    `write_changes` stores what the caller changes on them."""
+    result = await connection.execute(_CADRE_WITH_INTERVIEW, {"telegram_user_id": telegram_user_id})
     row = result.first()
-    return (row[0], row[1]) if row else (None, None)
+    if row is None:
+        return None, None
+    cadre = _untracked(Cadre, _CADRE_KEYS, row[: len(_CADRE_KEYS)])
+    interview_values = row[len(_CADRE_KEYS) :]
+    if interview_values[0] is None:  # no interview: the outer join's columns are NULL
+        return cadre, None
+    return cadre, _untracked(Interview, _INTERVIEW_KEYS, interview_values)
+
+
+_Row = TypeVar("_Row", Cadre, Interview)
+
+
+def _untracked(model: type[_Row], keys: Sequence[str], values: Sequence[Any]) -> _Row:
+    """A model instance holding a row read with Core, as the ORM's loader makes one, but
+    in no session: no identity map, no flush; its attributes still record their changes."""
+    instance: _Row = _class_manager(model).new_instance()
+    instance.__dict__.update(zip(keys, values, strict=True))
+    return instance
+
+
+@cache
+def _class_manager(model: type[SQLModel]) -> ClassManager[Any]:
+    configure_mappers()  # instruments the attributes if nothing has used the ORM yet
+    manager: ClassManager[Any] = inspect(model).class_manager
+    return manager
+
+
+async def write_changes(
+    *, connection: AsyncConnection, rows: Iterable[Cadre | Interview | None]
+) -> None:
+    """Store what was changed on rows from `cadre_with_interview`, one UPDATE per changed
+    row; rows the session tracks (added in this transaction) are left to its flush."""
+    for row in rows:
+        if row is None:
+            continue
+        state = inspect(row)
+        if not (state.transient and state.modified):
+            continue
+        changes = {
+            attribute.key: attribute.value
+            for attribute in state.attrs
+            if attribute.history.has_changes()
+        }
+        if not changes:
+            continue
+        statement = _UPDATE_CADRE if isinstance(row, Cadre) else _UPDATE_INTERVIEW
+        await connection.execute(statement, {"of_row": row.id, **changes})
+        for name, value in changes.items():
+            set_committed_value(row, name, value)
 
 
 async def current_interview(*, session: AsyncSession, cadre_id: int) -> Interview | None:
@@ -142,10 +213,12 @@ async def current_interview(*, session: AsyncSession, cadre_id: int) -> Intervie
     return (await session.exec(_CURRENT_INTERVIEW, params={"cadre_id": cadre_id})).first()
 
 
-async def load_answers(*, session: AsyncSession, interview_id: int) -> dict[str, tuple[str, ...]]:
+async def load_answers(
+    *, connection: AsyncConnection, interview_id: int
+) -> dict[str, tuple[str, ...]]:
     """Every answer of an interview: question id -> entries in order."""
     grouped: dict[str, list[str]] = defaultdict(list)
-    result = await session.exec(_ANSWERS, params={"interview_id": interview_id})
+    result = await connection.execute(_ANSWERS, {"interview_id": interview_id})
     for question_id, text in result.all():
         grouped[question_id].append(text)
     return {k: tuple(v) for k, v in grouped.items()}
@@ -153,7 +226,7 @@ async def load_answers(*, session: AsyncSession, interview_id: int) -> dict[str,
 
 async def save_entries(
     *,
-    session: AsyncSession,
+    connection: AsyncConnection,
     interview_id: int,
     question_id: str,
     before: tuple[str, ...],
@@ -166,15 +239,13 @@ async def save_entries(
         same += 1
     of_question = {"of_interview": interview_id, "of_question": question_id}
     for seq in range(same, min(len(before), len(after))):
-        await session.exec(
-            _UPDATE_ANSWER, params={**of_question, "at": seq, "new_text": after[seq]}
-        )
+        await connection.execute(_UPDATE_ANSWER, {**of_question, "at": seq, "new_text": after[seq]})
     if len(after) < len(before):
-        await session.exec(_TRIM_ANSWERS, params={**of_question, "keep": len(after)})
+        await connection.execute(_TRIM_ANSWERS, {**of_question, "keep": len(after)})
     if len(after) > len(before):
-        await session.exec(
+        await connection.execute(
             _INSERT_ANSWERS,
-            params=[
+            [
                 {
                     "interview_id": interview_id,
                     "question_id": question_id,
@@ -189,7 +260,7 @@ async def save_entries(
 
 async def store_interview_state(
     *,
-    session: AsyncSession,
+    connection: AsyncConnection,
     interview: Interview,
     status: InterviewStatus,
     current_question: str | None,
@@ -215,7 +286,7 @@ async def store_interview_state(
         "revision": interview.revision + 1,
         "updated_at": now,
     }
-    await session.exec(_STORE_STATE, params={"of_interview": interview.id, **values})
+    await connection.execute(_STORE_STATE, {"of_interview": interview.id, **values})
     for name, value in values.items():
         set_committed_value(interview, name, value)
 
