@@ -65,15 +65,6 @@ async def pending_updates(
     return list(result.all())
 
 
-async def mark_handled(
-    *, session: AsyncSession, update_ids: Sequence[int], now: datetime | None = None
-) -> None:
-    """Remove handled updates from the inbox."""
-    if update_ids:
-        await session.exec(_DELETE, params={"update_ids": list(update_ids)})
-    await session.commit()
-
-
 async def mark_failed(*, session: AsyncSession, update_id: int, now: datetime) -> None:
     """Keep an update whose handler failed, out of the queue, for inspection and replay."""
     await session.exec(

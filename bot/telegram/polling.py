@@ -25,7 +25,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tim
 from telegram.ext import Application
 
 from bot.store.db import is_transient
-from bot.store.inbox import count_attempt, mark_failed, mark_handled, pending_updates, store_updates
+from bot.store.inbox import count_attempt, mark_failed, pending_updates, store_updates
 from bot.store.lease import Lease, polling_lease
 from bot.store.models import InboxUpdate
 from bot.telegram import botapi
@@ -201,17 +201,8 @@ class InboxPoller:
     async def flush(self) -> None:
         """Remove updates handled since the last batch (those no service claimed) from the
         inbox. Until then a crash hands them out again: a sticker's reply may repeat."""
-        async with self._inbox_turn:
-            handled, self._handled = self._handled, []
-            if not handled:
-                return
-            try:
-                async with self.deps.db.session() as session:
-                    await mark_handled(session=session, update_ids=handled)
-            except BaseException:
-                self._handled[:0] = handled
-                raise
-            self._known.difference_update(handled)
+        if self._handled:
+            await self.accept(())  # the removal a stored batch makes, with nothing to store
 
     async def drain_all(self) -> None:
         """Wait until every update handed out is handled, and flush (tests, benchmarks)."""
