@@ -67,6 +67,14 @@ def pg_database() -> Iterator[str | None]:
 
 
 _TABLES = (
+    "outbox",
+    "comment_prompt",
+    "review_decision",
+    "submission_version",
+    "submission",
+    "invite",
+    "membership",
+    "team",
     "answer",
     "draft",
     "interview",

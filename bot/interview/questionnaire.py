@@ -14,6 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
+# The five appraisal dimensions 德、能、勤、绩、廉 (political conduct, ability, diligence,
+# achievements, integrity): a question's tag says which one its answer documents.
+Dimension = Literal["de", "neng", "qin", "ji", "lian"]
+DIMENSIONS: tuple[Dimension, ...] = ("de", "neng", "qin", "ji", "lian")
+
 _ID = r"^[a-z][a-z0-9_]{0,31}$"
 MAX_QUESTIONS = 60  # Telegram allows 100 buttons per message
 
@@ -38,6 +43,9 @@ class Question(BaseModel):
     min_chars: int = Field(default=0, ge=0)
     needs_figure: bool = False
     follow_up: str | None = None
+    # Which appraisal dimension the answer documents, if any; the pre-submission review
+    # reads coverage of 德能勤绩廉 from these tags, not from keywords in the answers.
+    dimension: Dimension | None = None
 
     @model_validator(mode="after")
     def _follow_up_when_checked(self) -> Question:

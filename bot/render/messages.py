@@ -37,6 +37,10 @@ class Messages:
         safe = {k: escape(v) if isinstance(v, str) else v for k, v in params.items()}
         return template.format(**safe)
 
+    def template(self, language: Language, key: str, /) -> str:
+        """The message with its placeholders left in, for code that fills them itself."""
+        return self.catalogues[language][key]
+
     def raw(self, language: Language, key: str, /, **params: str | int) -> str:
         """The message with params inserted as they are (already HTML, or plain labels)."""
         return self.catalogues[language][key].format(**params)

@@ -8,36 +8,34 @@ a .docx once the session is closed, so no database lock is held while a Word fil
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.interview import engine
 from bot.interview.engine import State, Status
 from bot.interview.input import Rejected, Rejection, clean_text
-from bot.interview.questionnaire import Questionnaire
-from bot.services import drafts, registration
+from bot.services import drafts, forget, registration, reviews, submissions, supervision, teams
 from bot.services.drafts import PendingDraft
+from bot.services.loading import Loaded, connection_of, forget_connection, load, remember
 from bot.services.people import Person
 from bot.services.present import Presenter
-from bot.services.replies import Act, Action, Button, Reply
+from bot.services.replies import Act, Action, Button, PendingExport, Reply
 from bot.services.resources import Resources, as_language
 from bot.store.models import Cadre, Interview, InterviewStatus
 from bot.store.queries import (
     cadre_by_user,
     cadre_with_interview,
     claim_update,
-    current_interview,
-    load_answers,
     save_entries,
     store_interview_state,
     write_changes,
 )
 
-Out = Reply | PendingDraft  # a draft is laid out once the transaction has committed
+# A draft is laid out, and an export built, once the transaction has committed.
+Out = Reply | PendingDraft | PendingExport
 
 
 class Command(StrEnum):
@@ -52,24 +50,11 @@ class Command(StrEnum):
     RESTART = "restart"
     NEW = "new"
     PROFILE = "profile"
-
-
-@dataclass
-class _Loaded:
-    """An interview with its questionnaire and engine state."""
-
-    interview: Interview
-    questionnaire: Questionnaire
-    state: State
-
-    @property
-    def id(self) -> int:
-        assert self.interview.id is not None
-        return self.interview.id
-
-
-_CURRENT = "debrief.current_interview"
-_CONNECTION = "debrief.connection"
+    SUBMIT = "submit"
+    HISTORY = "history"
+    TEAM = "team"
+    NEWTEAM = "newteam"
+    FORGET_ME = "forget_me"
 
 
 class _Duplicate(Exception):
@@ -86,10 +71,18 @@ async def start(
     person: Person,
     update_id: int | None,
     now: datetime,
+    payload: str = "",
 ) -> Sequence[Out]:
-    """/start: register a newcomer, or continue wherever the cadre is."""
+    """/start: register a newcomer, or continue wherever the cadre is; `/start <code>` (an
+    invite link) leads to the team's join confirmation, after registration if need be."""
     return await command(
-        session, res=res, person=person, update_id=update_id, command=Command.START, now=now
+        session,
+        res=res,
+        person=person,
+        update_id=update_id,
+        command=Command.START,
+        now=now,
+        args=payload,
     )
 
 
@@ -101,14 +94,28 @@ async def text(
     update_id: int | None,
     text: str,
     now: datetime,
+    reply_to: int | None = None,
 ) -> Sequence[Out]:
-    """The cadre typed a message: a profile field, an answer, or a way back in."""
+    """The person typed a message: a comment they owe as a supervisor (a reply to our
+    comment prompt, or the next text after Return), a team's name, a profile field, an
+    answer, or a way back in. `reply_to` is the message it replies to, if any."""
 
     async def act(cadre: Cadre) -> Sequence[Out]:
+        if cadre.registered and reply_to is not None:
+            version = await reviews.prompted_version(
+                session, chat_id=person.chat_id, message_id=reply_to
+            )
+            if version is not None:
+                return await reviews.comment(session, res, cadre, version, text, now)
+        if cadre.registered and (owed := await supervision.typed(session, res, cadre, text, now)):
+            return owed
         if cadre.awaiting_field is None:
             return await _answer(session, res, cadre, text, now)
         replies, finished = registration.save_field(res, cadre, text, now)
-        return [*replies, *_type_picker(res, cadre)] if finished else replies
+        if not finished:
+            return replies
+        joining = await teams.pending_join(session, res, cadre)
+        return [*replies, *(joining or _type_picker(res, cadre))]
 
     return await _unit_of_work(session, res, person, update_id, now, act)
 
@@ -138,19 +145,35 @@ async def command(
     update_id: int | None,
     command: Command,
     now: datetime,
+    args: str = "",
 ) -> Sequence[Out]:
-    """A command; none of them loses the cadre's place in the interview."""
+    """A command (with what followed it, `args`); none of them loses the cadre's place in
+    the interview. Any command cancels an input the person owed (a comment, a name)."""
 
     async def act(cadre: Cadre) -> Sequence[Out]:
         if command is Command.HELP:
             help_text = Reply(res.t(cadre.language, "help", limit=res.answer_limit))
             return [help_text, *(await _where(session, res, cadre))]
+        if command is Command.START and args and not cadre.registered:
+            return await _invite_before_registration(session, res, cadre, args)
         if not cadre.registered:
             unfinished = Reply(res.t(cadre.language, "finish_registration"))
             return [unfinished, *registration.prompt(res, cadre)]
-        return await _command(session, res, cadre, command, now)
+        if cadre.awaiting_input is not None:
+            cadre.awaiting_input = None
+            if command is Command.CANCEL:
+                return [Reply(res.t(cadre.language, "input_cancelled"))]
+        if command is Command.START and args:
+            cadre.awaiting_field = None
+            return await teams.offer_join(session, res, cadre, args.strip())
+        return await _command(session, res, cadre, command, now, args)
 
-    return await _unit_of_work(session, res, person, update_id, now, act)
+    async def newcomer() -> Sequence[Out]:
+        if command is Command.START and args:
+            return await _register_invited(session, res, person, args.strip(), now)
+        return await _register(session, res, person, now)
+
+    return await _unit_of_work(session, res, person, update_id, now, act, newcomer)
 
 
 async def where(session: AsyncSession, *, res: Resources, person: Person) -> Sequence[Out]:
@@ -161,7 +184,7 @@ async def where(session: AsyncSession, *, res: Resources, person: Person) -> Seq
             return []
         return await _where(session, res, cadre)
     finally:
-        session.info.pop(_CONNECTION, None)
+        forget_connection(session)
 
 
 # Steps ------------------------------------------------------------------------------------
@@ -174,6 +197,7 @@ async def _unit_of_work(
     update_id: int | None,
     now: datetime,
     act: Callable[[Cadre], Awaitable[Sequence[Out]]],
+    newcomer: Callable[[], Awaitable[Sequence[Out]]] | None = None,
 ) -> Sequence[Out]:
     """Claim the update and lock the cadre, act (a newcomer is registered), commit."""
     try:
@@ -181,30 +205,35 @@ async def _unit_of_work(
     except _Duplicate:
         return await _replay(session, res, person)
     try:
-        replies = await _register(session, res, person, now) if cadre is None else await act(cadre)
+        if cadre is not None:
+            replies = await act(cadre)
+        elif newcomer is not None:
+            replies = await newcomer()
+        else:
+            replies = await _register(session, res, person, now)
         # The loaded rows are in no session (plain rows, decision 61): what the step
         # changed on them is written here; what it added to the session, by the commit.
-        await write_changes(connection=await _connection(session), rows=(cadre, interview))
+        await write_changes(connection=await connection_of(session), rows=(cadre, interview))
         await session.commit()
     finally:
-        session.info.pop(_CONNECTION, None)  # the transaction's, gone with it
+        forget_connection(session)  # the transaction's, gone with it
     return replies
 
 
 async def _begin(
     session: AsyncSession, res: Resources, person: Person, update_id: int | None, now: datetime
 ) -> tuple[Cadre | None, Interview | None]:
-    connection = await _connection(session)
+    connection = await connection_of(session)
     if update_id is not None and not await claim_update(
         connection=connection, update_id=update_id, now=now
     ):
-        session.info.pop(_CONNECTION)
+        forget_connection(session)
         await session.rollback()
         raise _Duplicate
     cadre, interview = await cadre_with_interview(
         connection=connection, telegram_user_id=person.user_id
     )
-    _remember(session, interview)
+    remember(session, interview)
     if cadre is not None and (cadre.blocked_at is not None or cadre.chat_id != person.chat_id):
         cadre.blocked_at = None  # they wrote to us, so they can receive again
         cadre.chat_id = person.chat_id
@@ -231,10 +260,42 @@ async def _register(
     return registration.welcome(res, cadre)
 
 
+async def _register_invited(
+    session: AsyncSession, res: Resources, person: Person, code: str, now: datetime
+) -> Sequence[Out]:
+    """A stranger opened an invite link: a code that works starts registration with the
+    invite kept on their row (the join is confirmed once registered); one that does not is
+    refused and creates nothing."""
+    if await teams.usable_invite(session, code) is None:
+        language = as_language(person.language_code, res.default_language)
+        return [Reply(res.t(language, "invite_invalid_newcomer"))]
+    cadre = registration.new_cadre(
+        res,
+        user_id=person.user_id,
+        chat_id=person.chat_id,
+        language_code=person.language_code,
+        now=now,
+    )
+    cadre.pending_invite = code
+    session.add(cadre)
+    return [Reply(res.t(cadre.language, "invite_noted")), *registration.welcome(res, cadre)]
+
+
+async def _invite_before_registration(
+    session: AsyncSession, res: Resources, cadre: Cadre, code: str
+) -> Sequence[Out]:
+    """An invite link opened during registration: kept, confirmed once registered."""
+    code = code.strip()
+    if await teams.usable_invite(session, code) is None:
+        return [Reply(res.t(cadre.language, "invite_invalid")), *registration.prompt(res, cadre)]
+    cadre.pending_invite = code
+    return [Reply(res.t(cadre.language, "invite_noted")), *registration.prompt(res, cadre)]
+
+
 async def _answer(
     session: AsyncSession, res: Resources, cadre: Cadre, raw: str, now: datetime
 ) -> Sequence[Out]:
-    loaded = await _load(session, res, cadre)
+    loaded = await load(session, res, cadre)
     if loaded is None:
         return _type_picker(res, cadre)
     cleaned = clean_text(raw, limit=res.answer_limit)
@@ -270,12 +331,20 @@ async def _press(
         return registration.ask_to_change(res, cadre, action.arg)
     if cadre.awaiting_field is not None:
         cadre.awaiting_field = None  # as with commands, another button ends a /profile change
+    # Likewise an owed comment or name: what the bot shows next is what the next text does.
+    cadre.awaiting_input = None
+    if act in supervision.SUPERVISION_ACTS:
+        return await supervision.press(session, res, cadre, action, now)
+    if act is Act.FORGET:
+        return await forget.forget(session, res, cadre, now)
+    if act is Act.FORGET_NO:
+        return [Reply(res.t(cadre.language, "forget_kept"))]
     if act is Act.REPORT_TYPE:
         return await _begin_report(session, res, cadre, action.arg, now)
     if act is Act.NEW:
         return await _command(session, res, cadre, Command.NEW, now)
-    loaded = await _load(session, res, cadre)
-    if loaded is None or action.interview_id != loaded.id:
+    loaded = await load(session, res, cadre)
+    if loaded is None or action.target != loaded.id:
         # Not this cadre's current interview: an old message, or someone else's data.
         stale = Reply(res.t(cadre.language, "stale_button"))
         return [stale, *(await _where(session, res, cadre))]
@@ -286,7 +355,7 @@ async def _interview_action(
     session: AsyncSession,
     res: Resources,
     cadre: Cadre,
-    loaded: _Loaded,
+    loaded: Loaded,
     action: Action,
     now: datetime,
 ) -> Sequence[Out]:
@@ -321,17 +390,39 @@ async def _interview_action(
         case Act.RESTART:
             loaded.interview.status = InterviewStatus.ABANDONED
             loaded.interview.updated_at = now
-            _remember(session, None)
+            remember(session, None)
             return [Reply(res.t(cadre.language, "restarted")), *_type_picker(res, cadre)]
         case Act.DRAFT:
             return await _draft(session, res, cadre, loaded, now)
         case Act.DRAFT_FILE:
             return await _draft(session, res, cadre, loaded, now, resend=True)
+        case Act.EDIT_LIST:
+            return [_presenter(res, loaded).edit_list()]
+        case Act.SUBMIT:
+            return await submissions.begin(session, res, cadre, loaded, now)
+        case Act.SUBMIT_TO | Act.SUBMIT_ANYWAY:
+            return await submissions.to_team(
+                session,
+                res,
+                cadre,
+                loaded,
+                team_id=action.index,
+                revision=action.revision,
+                anyway=action.act is Act.SUBMIT_ANYWAY,
+                now=now,
+            )
+        case Act.SUBMIT_CANCEL:
+            return [Reply(res.t(cadre.language, "submit_cancelled"))]
     return [Reply(res.t(cadre.language, "stale_button")), *(await _where(session, res, cadre))]
 
 
 async def _command(
-    session: AsyncSession, res: Resources, cadre: Cadre, command: Command, now: datetime
+    session: AsyncSession,
+    res: Resources,
+    cadre: Cadre,
+    command: Command,
+    now: datetime,
+    args: str = "",
 ) -> Sequence[Out]:
     if cadre.awaiting_field is not None:
         # A command ends a pending /profile change: the next text is taken as whatever the
@@ -341,7 +432,16 @@ async def _command(
             return [Reply(res.t(cadre.language, "profile_cancelled"))]
     if command is Command.PROFILE:
         return [registration.profile(res, cadre)]
-    loaded = await _load(session, res, cadre)
+    match command:
+        case Command.TEAM:
+            return await teams.overview(session, res, cadre)
+        case Command.NEWTEAM:
+            return await teams.new_team(session, res, cadre, args, now)
+        case Command.HISTORY:
+            return await submissions.history(session, res, cadre)
+        case Command.FORGET_ME:
+            return await forget.ask(session, res, cadre)
+    loaded = await load(session, res, cadre)
     if loaded is None:
         if command in (Command.START, Command.NEW, Command.RESTART):
             return _type_picker(res, cadre)
@@ -358,6 +458,8 @@ async def _command(
             return [presenter.edit_list()]
         case Command.DRAFT:
             return await _draft(session, res, cadre, loaded, now)
+        case Command.SUBMIT:
+            return await submissions.begin(session, res, cadre, loaded, now)
         case Command.NEW if loaded.state.status is Status.COMPLETED:
             return _type_picker(res, cadre)
         case Command.RESTART | Command.NEW:
@@ -368,7 +470,7 @@ async def _command(
 async def _begin_report(
     session: AsyncSession, res: Resources, cadre: Cadre, report_type: str, now: datetime
 ) -> Sequence[Out]:
-    existing = await _load(session, res, cadre)
+    existing = await load(session, res, cadre)
     if existing is not None and existing.state.status is not Status.COMPLETED:
         text = res.t(cadre.language, "unfinished_exists", report=existing.questionnaire.name)
         return [Reply(text), *(await _where(session, res, cadre))]
@@ -390,8 +492,8 @@ async def _begin_report(
     )
     session.add(interview)
     await session.flush()
-    _remember(session, interview)
-    loaded = _Loaded(interview, questionnaire, engine.initial_state(questionnaire))
+    remember(session, interview)
+    loaded = Loaded(interview, questionnaire, engine.initial_state(questionnaire))
     intro = res.t(
         language,
         "report_started",
@@ -407,7 +509,7 @@ async def _apply(
     session: AsyncSession,
     res: Resources,
     cadre: Cadre,
-    loaded: _Loaded,
+    loaded: Loaded,
     event: engine.Event,
     now: datetime,
 ) -> Sequence[Out]:
@@ -417,7 +519,7 @@ async def _apply(
     assert interview.id is not None
     for question_id in transition.changed:
         await save_entries(
-            connection=await _connection(session),
+            connection=await connection_of(session),
             interview_id=interview.id,
             question_id=question_id,
             before=loaded.state.entries(question_id),
@@ -448,7 +550,7 @@ async def _draft(
     session: AsyncSession,
     res: Resources,
     cadre: Cadre,
-    loaded: _Loaded,
+    loaded: Loaded,
     now: datetime,
     *,
     resend: bool = False,
@@ -470,7 +572,7 @@ async def _draft(
 async def _where(session: AsyncSession, res: Resources, cadre: Cadre) -> Sequence[Out]:
     if not cadre.registered or cadre.awaiting_field is not None:
         return registration.prompt(res, cadre)
-    loaded = await _load(session, res, cadre)
+    loaded = await load(session, res, cadre)
     if loaded is None:
         return _type_picker(res, cadre)
     transition = engine.step(loaded.questionnaire, loaded.state, engine.Where())
@@ -480,54 +582,11 @@ async def _where(session: AsyncSession, res: Resources, cadre: Cadre) -> Sequenc
 # Loading and storing ----------------------------------------------------------------------
 
 
-async def _connection(session: AsyncSession) -> AsyncConnection:
-    """The transaction's connection, for the statements of the hot path: asked of the
-    session once per unit of work (asking costs as much as a small statement)."""
-    connection: AsyncConnection | None = session.info.get(_CONNECTION)
-    if connection is None:
-        connection = session.info[_CONNECTION] = await session.connection()
-    return connection
-
-
-def _remember(session: AsyncSession, interview: Interview | None) -> None:
-    """Keep the interview loaded with the cadre for this transaction (saves a query)."""
-    session.info[_CURRENT] = interview
-
-
-async def _load(session: AsyncSession, res: Resources, cadre: Cadre) -> _Loaded | None:
-    assert cadre.id is not None
-    if _CURRENT in session.info:
-        interview = session.info[_CURRENT]
-    else:
-        interview = await current_interview(session=session, cadre_id=cadre.id)
-    if interview is None or interview.id is None:
-        return None
-    questionnaire = res.catalogue.get(
-        interview.report_type, as_language(interview.language, res.default_language)
-    )
-    answers = await load_answers(connection=await _connection(session), interview_id=interview.id)
-    editing = (
-        (interview.editing_question, interview.editing_entry)
-        if interview.editing_question and questionnaire.has(interview.editing_question)
-        else None
-    )
-    current = interview.current_question
-    state = State(
-        status=Status(interview.status),
-        current=current if current and questionnaire.has(current) else None,
-        answers=answers,
-        skipped=frozenset(interview.skipped),
-        awaiting_follow_up=interview.awaiting_follow_up,
-        editing=editing,
-    )
-    return _Loaded(interview, questionnaire, state)
-
-
 async def _store_state(
     session: AsyncSession, interview: Interview, state: State, now: datetime
 ) -> None:
     await store_interview_state(
-        connection=await _connection(session),
+        connection=await connection_of(session),
         interview=interview,
         status=InterviewStatus(state.status.value),
         current_question=state.current,
@@ -542,12 +601,12 @@ async def _store_state(
 # Presentation -----------------------------------------------------------------------------
 
 
-def _presenter(res: Resources, loaded: _Loaded) -> Presenter:
+def _presenter(res: Resources, loaded: Loaded) -> Presenter:
     return Presenter(res, loaded.questionnaire, loaded.id, loaded.state)
 
 
 def _present(
-    res: Resources, loaded: _Loaded, outputs: tuple[engine.Output, ...], *, resumed: bool = True
+    res: Resources, loaded: Loaded, outputs: tuple[engine.Output, ...], *, resumed: bool = True
 ) -> list[Reply]:
     if not resumed:
         outputs = tuple(
@@ -567,7 +626,7 @@ def _type_picker(res: Resources, cadre: Cadre) -> list[Reply]:
     return [Reply("\n".join(lines), buttons)]
 
 
-def _restart_confirmation(presenter: Presenter, loaded: _Loaded) -> Reply:
+def _restart_confirmation(presenter: Presenter, loaded: Loaded) -> Reply:
     """Start over? Yes acts only while the interview is as it was when asked."""
     yes = Button(
         presenter.t("btn_restart_yes"),

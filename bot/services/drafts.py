@@ -16,12 +16,21 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.interview.engine import State
-from bot.interview.questionnaire import Questionnaire
+from bot.interview.questionnaire import Language, Questionnaire
 from bot.render.chat import TELEGRAM_LIMIT, to_chat_messages, utf16_len
-from bot.render.document import BlockKind, ReportDocument
+from bot.render.document import Block, BlockKind, ReportDocument
 from bot.render.docx import to_docx
 from bot.render.report import Author, render_report
-from bot.services.replies import MESSAGE_SEPARATOR, Act, Action, Attachment, Button, Reply, merged
+from bot.services.replies import (
+    MESSAGE_SEPARATOR,
+    Act,
+    Action,
+    Attachment,
+    Button,
+    PendingExport,
+    Reply,
+    merged,
+)
 from bot.services.resources import Resources
 from bot.store.models import Cadre, Draft, Interview
 from bot.store.queries import latest_draft
@@ -90,7 +99,7 @@ async def assemble(
         res, questionnaire, cadre=cadre, interview=interview, state=state, now=now
     )
     missing = sum(1 for block in document.blocks if block.kind is BlockKind.MISSING)
-    body = _as_text(document)
+    body = body_of(document)
     assert interview.id is not None
     latest = await latest_draft(session=session, interview_id=interview.id)
     if latest is not None and latest.body == body:
@@ -121,11 +130,14 @@ def unchanged(
     return Reply(res.t(lang, "draft_unchanged", version=version), ((again,),))
 
 
-def lay_out(res: Resources, replies: Sequence[Reply | PendingDraft]) -> list[Reply]:
+def lay_out(res: Resources, replies: Sequence[Reply | PendingDraft | PendingExport]) -> list[Reply]:
     """Replies as they are sent: each pending draft becomes its messages and document, and
-    consecutive texts share a message where they fit."""
+    consecutive texts share a message where they fit. (An export is sent by the adapter
+    after these, once built.)"""
     out: list[Reply] = []
     for reply in replies:
+        if isinstance(reply, PendingExport):
+            continue
         if isinstance(reply, PendingDraft) and reply.file_only:
             out += _file(res, reply.questionnaire, reply.cadre, reply.document, reply.version)
         elif isinstance(reply, PendingDraft):
@@ -199,8 +211,15 @@ def _file(
     return [Reply(document=Attachment(filename=filename, content=content, caption=caption))]
 
 
-def _as_text(document: ReportDocument) -> str:
+def body_of(document: ReportDocument) -> str:
     """The draft as stored: its blocks as JSON, enough to lay it out again."""
     return json.dumps(
         [{"kind": b.kind, "text": b.text} for b in document.blocks], ensure_ascii=False
     )
+
+
+def document_of(body: str, language: Language) -> ReportDocument:
+    """A stored body (see `body_of`) as a report document again, to show it as it was."""
+    blocks = tuple(Block(BlockKind(b["kind"]), str(b["text"])) for b in json.loads(body))
+    title = next((b.text for b in blocks if b.kind is BlockKind.TITLE), "")
+    return ReportDocument(language=language, title=title, blocks=blocks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from pathlib import Path
 
 from bot.render.chat import TELEGRAM_LIMIT, utf16_len
 
@@ -22,12 +23,48 @@ class Act(StrEnum):
     EDIT_QUESTION = "editq"  # interview, question
     EDIT_ENTRY = "edite"  # interview, question, entry index
     EDIT_CANCEL = "editx"  # interview
+    EDIT_LIST = "editl"  # interview: the answers to pick one to edit (/edit)
     RESTART = "restart"  # interview, revision
     RESTART_NO = "restartno"  # interview
     DRAFT = "draft"  # interview
     DRAFT_FILE = "draftfile"  # interview: the unchanged draft's .docx again
     NEW = "new"
     PROFILE = "profile"  # arg: name | position | organisation | language
+    # Teams; the target is the team unless said otherwise.
+    TEAM_NEW = "tnew"  # ask for a new team's name
+    TEAMS = "teams"  # the person's teams
+    TEAM = "team"  # a team's home
+    INVITE = "tinv"  # show the member invite link
+    INVITE_ROTATE = "trot"  # a new link; the old one stops working
+    INVITE_DELETE = "tdinv"
+    MEMBERS = "tmem"  # index: page
+    REMOVE = "trm"  # index: the member's person id; asks to confirm
+    REMOVE_YES = "trmy"  # index: the member's person id
+    COSUPERVISOR = "tcos"  # a one-use invite for a co-supervisor
+    RENAME = "tren"
+    DELETE = "tdel"  # asks to confirm
+    DELETE_YES = "tdely"
+    LEAVE = "tleave"  # asks to confirm
+    LEAVE_YES = "tleavey"
+    SUCCESSOR = "tsucc"  # index: the member made supervisor
+    JOIN = "join"  # target: the invite the person opened (checked against the stored one)
+    JOIN_NO = "joinno"
+    BOARD = "board"  # arg: <report type>_<period> (none: pick one), index: page
+    MEMBER = "mbr"  # arg: <report type>_<period>, index: the member's person id
+    EXPORT = "exp"  # arg: <report type>_<period>
+    # Submitting; the target is the interview.
+    SUBMIT = "sub"
+    SUBMIT_TO = "subto"  # index: team; revision
+    SUBMIT_ANYWAY = "subok"  # index: team; revision
+    SUBMIT_CANCEL = "subno"
+    # Reviewing; the target is a submitted version.
+    OPEN = "open"
+    APPROVE = "appr"
+    RETURN = "ret"
+    HISTORY = "hist"  # target: the submission
+    # Forgetting the person.
+    FORGET = "forget"
+    FORGET_NO = "forgetno"
 
 
 @dataclass(frozen=True)
@@ -38,7 +75,7 @@ class Action:
     button acts on whatever state it finds, as navigation does after its own checks)."""
 
     act: Act
-    interview_id: int = 0
+    target: int = 0  # the interview, team, submission… it acts on
     arg: str = ""
     index: int = -1
     revision: int | None = None
@@ -54,20 +91,40 @@ class Button:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file to send with a reply."""
+    """A file to send with a reply: its bytes, or a file read only when it is sent (a
+    large export part)."""
 
     filename: str
     content: bytes
     caption: str = ""
+    path: Path | None = None
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to the user: HTML text, button rows, or a document."""
+    """One message to the user: HTML text, button rows, or a document.
+
+    `force_reply` asks the user's app to open a reply to this message (with the given
+    placeholder); `comment_on` remembers the message as the prompt for a comment on that
+    submitted version, so that a reply to it is the comment."""
 
     text: str = ""
     buttons: tuple[tuple[Button, ...], ...] = ()
     document: Attachment | None = None
+    force_reply: str | None = None
+    comment_on: int | None = None
+
+
+@dataclass(frozen=True)
+class PendingExport:
+    """An export a supervisor asked for, built once the transaction that allowed it has
+    committed (see `bot.services.exports`)."""
+
+    team_id: int
+    team_name: str
+    report_type: str
+    period: str
+    language: str
 
 
 MESSAGE_SEPARATOR = "\n\n"
@@ -87,6 +144,7 @@ def merged(replies: Iterable[Reply], *, limit: int = TELEGRAM_LIMIT) -> list[Rep
             and reply.text
             and last.text
             and not last.buttons
+            and last.force_reply is None
             and utf16_len(last.text) + len(MESSAGE_SEPARATOR) + utf16_len(reply.text) <= limit
         ):
             out[-1] = replace(reply, text=last.text + MESSAGE_SEPARATOR + reply.text)

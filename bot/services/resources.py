@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,8 @@ from jinja2 import Environment
 from bot.interview.questionnaire import Catalogue, Language, load_catalogue
 from bot.render.messages import Messages, load_messages
 from bot.render.report import make_environment, template_name
+from bot.review.rules import RuleBook, load_rulebook
+from bot.services.links import Links
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,16 @@ class Resources:
     default_language: Language
     zone: ZoneInfo
     answer_limit: int
+    review: RuleBook  # the pre-submission review's rules, per questionnaire
+    links: Links = field(default_factory=Links)  # the username is set once getMe answers
 
     def t(self, language: str, key: str, /, **params: str | int) -> str:
         """A catalogue message in a language (user-text params escaped)."""
         return self.messages.text(as_language(language, self.default_language), key, **params)
+
+    def raw(self, language: str, key: str, /, **params: str | int) -> str:
+        """A catalogue message with params inserted as they are (HTML, or plain labels)."""
+        return self.messages.raw(as_language(language, self.default_language), key, **params)
 
 
 def as_language(value: str | None, default: Language) -> Language:
@@ -54,4 +62,5 @@ def load_resources(
         default_language=default_language,
         zone=ZoneInfo(zone),
         answer_limit=answer_limit,
+        review=load_rulebook(prompts_dir, catalogue),
     )

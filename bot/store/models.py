@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -33,7 +43,8 @@ class InterviewStatus(StrEnum):
 
 
 class Cadre(SQLModel, table=True):
-    """A person who writes reports: one per Telegram user."""
+    """A person who talks to the bot, one per Telegram user: writes reports, and may
+    supervise teams and belong to others (roles are memberships, not kinds of person)."""
 
     id: int | None = Field(default=None, primary_key=True)
     telegram_user_id: int = Field(sa_type=BigInteger, unique=True, index=True)
@@ -48,6 +59,12 @@ class Cadre(SQLModel, table=True):
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
     blocked_at: datetime | None = _utc(default=None, nullable=True)
+    # An invite link opened before registration ended: the join is confirmed once it has.
+    pending_invite: str | None = None
+    # What the next text is, outside the interview: "comment:<version id>" (a supervisor
+    # returning a report), "team_name" or "rename:<team id>". Takes precedence over the
+    # interview; any command or other button clears it.
+    awaiting_input: str | None = None
 
 
 class Interview(SQLModel, table=True):
@@ -148,3 +165,180 @@ class BotIdentity(SQLModel, table=True):
     username: str = ""
     claimed_at: datetime = _utc()
     last_started_at: datetime = _utc()
+
+
+class Role(StrEnum):
+    """A person's part in a team."""
+
+    SUPERVISOR = "supervisor"
+    MEMBER = "member"
+
+
+class LeftHow(StrEnum):
+    """How a membership ended."""
+
+    LEFT = "left"
+    REMOVED = "removed"
+
+
+class Team(SQLModel, table=True):
+    """A group of cadres who submit reports to the team's supervisors."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    created_by: int | None = Field(default=None, foreign_key="cadre.id", ondelete="SET NULL")
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Membership(SQLModel, table=True):
+    """A person in a team, as supervisor or member; kept after they leave (`left_at`), so
+    their submissions stay with the team as those of a former member."""
+
+    __table_args__ = (UniqueConstraint("team_id", "cadre_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
+    cadre_id: int = Field(foreign_key="cadre.id", ondelete="CASCADE", index=True)
+    role: str = Role.MEMBER
+    joined_at: datetime = _utc()
+    left_at: datetime | None = _utc(default=None, nullable=True)
+    left_how: str | None = None
+
+
+class Invite(SQLModel, table=True):
+    """An invite code of a team: a member invite (used by many until rotated or deleted),
+    or a co-supervisor invite (one use)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
+    code: str = Field(unique=True, index=True)
+    role: str = Role.MEMBER
+    created_by: int | None = Field(default=None, foreign_key="cadre.id", ondelete="SET NULL")
+    created_at: datetime = _utc()
+    revoked_at: datetime | None = _utc(default=None, nullable=True)
+    used_by: int | None = Field(default=None, foreign_key="cadre.id", ondelete="SET NULL")
+    used_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class SubmissionStatus(StrEnum):
+    """Where a submitted report stands with its supervisors."""
+
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+
+
+class Submission(SQLModel, table=True):
+    """One person's report of a type and period, sent to a team: its versions, and the
+    supervisors' decision on the latest. `cycle_id` is for reporting cycles."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "cadre_id", "report_type", "period"),
+        Index("ix_submission_team_type_period", "team_id", "report_type", "period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE")
+    cadre_id: int = Field(foreign_key="cadre.id", ondelete="CASCADE", index=True)
+    cycle_id: int | None = None
+    report_type: str
+    period: str
+    status: str = SubmissionStatus.SUBMITTED
+    version: int = 1  # the newest version's number; decisions are taken on it
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+    decided_at: datetime | None = _utc(default=None, nullable=True)
+    decided_by: int | None = Field(default=None, foreign_key="cadre.id", ondelete="SET NULL")
+
+
+class SubmissionVersion(SQLModel, table=True):
+    """A submitted version, frozen: the report's blocks and the .docx bytes as sent."""
+
+    __tablename__ = "submission_version"
+    __table_args__ = (UniqueConstraint("submission_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", ondelete="CASCADE", index=True)
+    number: int
+    interview_id: int | None = Field(default=None, foreign_key="interview.id", ondelete="SET NULL")
+    draft_version: int = 0
+    language: str = "zh"
+    body: str = Field(sa_type=Text)
+    docx: bytes = Field(sa_type=LargeBinary)
+    filename: str = ""
+    characters: int = 0
+    # Pre-submission warnings the cadre submitted despite: [{"rule", "question", "message"}].
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    submitted_at: datetime = _utc()
+
+
+class Decision(StrEnum):
+    """A supervisor's decision on a version."""
+
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+class ReviewDecision(SQLModel, table=True):
+    """A supervisor's decision on one version, with the comment of a return. One per
+    version: the first decision wins."""
+
+    __tablename__ = "review_decision"
+    __table_args__ = (UniqueConstraint("submission_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", ondelete="CASCADE", index=True)
+    version: int
+    decision: str
+    comment: str = Field(default="", sa_type=Text)
+    decided_by: int | None = Field(default=None, foreign_key="cadre.id", ondelete="SET NULL")
+    decided_at: datetime = _utc()
+
+
+class CommentPrompt(SQLModel, table=True):
+    """A "write your comment" message the bot sent: a reply to it is the comment on that
+    version, even after the stored mark was cancelled."""
+
+    __tablename__ = "comment_prompt"
+
+    chat_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    message_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    version_id: int = Field(foreign_key="submission_version.id", ondelete="CASCADE")
+    created_at: datetime = _utc()
+
+
+class Outbox(SQLModel, table=True):
+    """A message to someone other than the person in front of the bot (a supervisor told
+    of a submission, a cadre told of a decision), written in the transaction that caused
+    it and sent by the background sender, which marks it."""
+
+    __table_args__ = (
+        Index(
+            "ix_outbox_due",
+            "due_at",
+            sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient_id: int = Field(foreign_key="cadre.id", ondelete="CASCADE", index=True)
+    kind: str
+    # The submitted version it is about (its .docx is attached), if any.
+    version_id: int | None = Field(
+        default=None, foreign_key="submission_version.id", ondelete="CASCADE", index=True
+    )
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc()
+    due_at: datetime = _utc()
+    attempts: int = 0
+    sent_at: datetime | None = _utc(default=None, nullable=True)
+    failed_at: datetime | None = _utc(default=None, nullable=True)
+    error: str | None = None

@@ -36,6 +36,10 @@ MENU = (
     Command.STATUS,
     Command.EDIT,
     Command.DRAFT,
+    Command.SUBMIT,
+    Command.HISTORY,
+    Command.TEAM,
+    Command.NEWTEAM,
     Command.CANCEL,
     Command.RESTART,
     Command.NEW,
@@ -136,7 +140,13 @@ async def prepare(app: BotApplication, settings: Settings) -> None:
     publish the command menu. The application must be initialised (getMe answered)."""
     await ensure_current(deps_of_app(app).db, auto_migrate=settings.auto_migrate)
     await claim_database_of(app)
+    remember_username(app)
     await publish_commands(app, settings)
+
+
+def remember_username(app: BotApplication) -> None:
+    """Invite links name the bot: take its username from getMe's answer."""
+    deps_of_app(app).res.links.username = app.bot.username
 
 
 async def claim_database_of(app: BotApplication) -> None:

@@ -15,13 +15,27 @@ from typing import Any
 
 from telegram import Bot, Update
 from telegram._utils.types import JSONDict
+from telegram.ext import ExtBot
 
 _ALL_UPDATE_TYPES = list(Update.ALL_TYPES)  # chat_member and reactions must be asked for
 
 
-async def post(bot: Bot, method: str, data: JSONDict) -> Any:
-    """Call a Bot API method; its result as Telegram sent it (True, or a JSON object)."""
-    return await bot._post(method, data)
+async def post(bot: Bot, method: str, data: JSONDict, *, rate_limit_args: object = None) -> Any:
+    """Call a Bot API method; its result as Telegram sent it (True, or a JSON object).
+    `rate_limit_args` reaches the rate limiter, if the bot has one."""
+    limited = rate_limit_args_for(bot, rate_limit_args)
+    if limited is None:
+        return await bot._post(method, data)
+    assert isinstance(bot, ExtBot)
+    return await bot._post(method, data, api_kwargs=bot._merge_api_rl_kwargs(None, limited))
+
+
+def rate_limit_args_for(bot: Bot, rate_limit_args: object) -> Any:
+    """The arguments for the bot's rate limiter, or None when it has none (PTB refuses
+    them then)."""
+    if rate_limit_args is None or not isinstance(bot, ExtBot) or bot.rate_limiter is None:
+        return None
+    return rate_limit_args
 
 
 async def get_updates(bot: Bot, *, offset: int | None, long_poll: int) -> list[JSONDict]:

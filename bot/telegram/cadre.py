@@ -6,19 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import CallbackQuery, Update
+from telegram import Bot, CallbackQuery, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.services import conversation
+from bot.services import conversation, exports, reviews
 from bot.services.conversation import Command, Out
 from bot.services.drafts import lay_out
 from bot.services.people import Person
+from bot.services.replies import PendingExport, Reply
 from bot.telegram.callback_data import BadCallbackData, decode
 from bot.telegram.deps import Deps, deps_of
 from bot.telegram.send import send_replies
@@ -45,10 +48,17 @@ async def _run(
     person = person_of(update)
     async with deps.db.session() as session:
         outcome = await call(session, deps, person)
+    # Whatever the step wrote for other people is committed: the sender may go.
+    deps.wake_sender()
+    exports = [o for o in outcome if isinstance(o, PendingExport)]
+    replies = lay_out(deps.res, [o for o in outcome if not isinstance(o, PendingExport)])
     try:
-        await send_replies(
-            context.bot, deps, person.chat_id, lay_out(deps.res, outcome), in_place_of=in_place_of
+        sent = await send_replies(
+            context.bot, deps, person.chat_id, replies, in_place_of=in_place_of
         )
+        await _remember_prompts(deps, person.chat_id, replies, sent)
+        for pending in exports:
+            await _export(context.bot, deps, person.chat_id, pending)
     except TelegramError:
         # The update is applied and committed; failing it now would tell the cadre to try
         # again, and a resent answer would land on the next question. The next message
@@ -56,15 +66,68 @@ async def _run(
         log.exception("update %s is applied but its reply could not be sent", update.update_id)
 
 
+async def _remember_prompts(
+    deps: Deps, chat_id: int, replies: list[Reply], sent: list[int | None]
+) -> None:
+    """Note the comment prompts just sent, so that a reply to one is taken as the comment
+    (the stored mark covers the next text even if this fails)."""
+    for reply, message_id in zip(replies, sent, strict=False):
+        if reply.comment_on is None or message_id is None:
+            continue
+        try:
+            async with deps.db.session() as session:
+                await reviews.remember_prompt(
+                    session,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    version_id=reply.comment_on,
+                    now=deps.clock(),
+                )
+        except Exception:
+            log.warning("could not note comment prompt %s", message_id, exc_info=True)
+
+
+async def _export(bot: Bot, deps: Deps, chat_id: int, pending: PendingExport) -> None:
+    """Build an export in a folder of its own and send its files, one at a time."""
+    with tempfile.TemporaryDirectory(prefix="debrief-export-") as folder:
+        try:
+            files = await exports.build(deps.db, deps.res, pending, Path(folder), now=deps.clock())
+        except Exception:
+            log.exception("export of team %s failed", pending.team_id)
+            await send_replies(
+                bot, deps, chat_id, [Reply(deps.res.t(pending.language, "export_failed"))]
+            )
+            return
+        await send_replies(
+            bot, deps, chat_id, exports.file_replies(files, deps.res, pending.language)
+        )
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A cadre typed a message."""
-    assert update.effective_message is not None
-    text = update.effective_message.text or ""
+    message = update.effective_message
+    assert message is not None
+    text = message.text or ""
+    replied = message.reply_to_message
+    # Only a reply to one of the bot's own messages can answer a prompt of ours.
+    reply_to = (
+        replied.message_id
+        if replied is not None
+        and replied.from_user is not None
+        and replied.from_user.id == context.bot.id
+        else None
+    )
     await _run(
         update,
         context,
         lambda s, d, p: conversation.text(
-            s, res=d.res, person=p, update_id=update.update_id, text=text, now=d.clock()
+            s,
+            res=d.res,
+            person=p,
+            update_id=update.update_id,
+            text=text,
+            now=d.clock(),
+            reply_to=reply_to,
         ),
     )
 
@@ -75,11 +138,21 @@ def command_handler(
     """A handler for one of the cadre's commands."""
 
     async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        # What follows the command, as typed (a team's name may have spaces; a deep link's
+        # payload is one word).
+        args = (message.text or "").partition(" ")[2].strip() if message else ""
         await _run(
             update,
             context,
             lambda s, d, p: conversation.command(
-                s, res=d.res, person=p, update_id=update.update_id, command=command, now=d.clock()
+                s,
+                res=d.res,
+                person=p,
+                update_id=update.update_id,
+                command=command,
+                now=d.clock(),
+                args=args,
             ),
         )
 

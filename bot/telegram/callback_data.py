@@ -23,7 +23,7 @@ class BadCallbackData(ValueError):
 
 def encode(action: Action) -> str:
     """The callback data string for an action."""
-    data = f"{VERSION}:{action.act.value}:{action.interview_id}:{action.arg}:{action.index}"
+    data = f"{VERSION}:{action.act.value}:{action.target}:{action.arg}:{action.index}"
     if action.revision is not None:
         data += f":{action.revision}"
     if len(data.encode()) > _MAX_BYTES or not _ARG.match(action.arg):
@@ -36,14 +36,14 @@ def decode(data: str | None) -> Action:
     parts = (data or "").split(":")
     if len(parts) not in (5, 6) or parts[0] != VERSION:
         raise BadCallbackData(data)
-    _, act, interview_id, arg, index = parts[:5]
+    _, act, target, arg, index = parts[:5]
     try:
         revision = int(parts[5]) if len(parts) == 6 else None
-        action = Action(Act(act), int(interview_id), arg, int(index), revision)
+        action = Action(Act(act), int(target), arg, int(index), revision)
     except ValueError as exc:
         raise BadCallbackData(data) from exc
     if (
-        action.interview_id < 0
+        action.target < 0
         or action.index < -1
         or (revision is not None and revision < 0)
         or not _ARG.match(arg)

@@ -28,6 +28,8 @@ class Deps:
     clock: Callable[[], datetime] = utc_now
     # Update id -> what its handler raised; the poller reads and clears it.
     failed_updates: dict[int, BaseException] = field(default_factory=dict)
+    # Called after a step committed: messages for other people may be waiting in the outbox.
+    wake_sender: Callable[[], None] = lambda: None
 
 
 def install(bot_data: dict[object, object], deps: Deps) -> None:

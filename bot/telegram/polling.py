@@ -211,6 +211,12 @@ class InboxPoller:
         await self.flush()
 
     @property
+    def owner(self) -> asyncio.Event:
+        """Set while this process holds the polling lease (and so may send in the
+        background)."""
+        return self._owner
+
+    @property
     def queued(self) -> int:
         """Updates handed out and not finished yet."""
         return sum(len(queue) for queue in self._queues.values())

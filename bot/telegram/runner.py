@@ -18,9 +18,11 @@ from bot.telegram.app import (
     claim_database_of,
     deps_of_app,
     publish_commands,
+    remember_username,
     settle_memory,
 )
 from bot.telegram.deps import deps_of
+from bot.telegram.outbox_sender import OutboxSender
 from bot.telegram.polling import InboxPoller
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=6)
 KEEP_PROCESSED = timedelta(days=7)
 KEEP_FAILED = timedelta(days=30)
+SENDER_GRACE = 10.0
 
 
 async def prune_processed_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -42,6 +45,19 @@ async def prune_processed_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
         failed = await forget_failed_updates(session=session, before=deps.clock() - KEEP_FAILED)
     if failed:
         log.info("forgot %d updates that failed more than %s ago", failed, KEEP_FAILED)
+
+
+async def _finish(task: asyncio.Task[None]) -> None:
+    """Let the sender finish the message in hand (a crash would only send it again)."""
+    try:
+        await asyncio.wait_for(task, timeout=SENDER_GRACE)
+    except TimeoutError:
+        log.warning(
+            "the outbox sender did not stop in %.0f s; what it had in hand is sent again",
+            SENDER_GRACE,
+        )
+    except Exception:
+        log.exception("the outbox sender failed")
 
 
 async def run_polling(settings: Settings) -> None:
@@ -59,6 +75,7 @@ async def run_polling(settings: Settings) -> None:
         async with app:
             # getMe has answered: the database must be this bot's, and writable.
             await claim_database_of(app)
+            remember_username(app)
             await publish_commands(app, settings)
             await app.start()
             try:
@@ -71,7 +88,15 @@ async def run_polling(settings: Settings) -> None:
                 )
                 settle_memory()
                 log.info("@%s is polling %s", app.bot.username, settings.telegram_api_base_url)
-                await InboxPoller(app, deps, timeout=settings.poll_timeout).run(stop)
+                poller = InboxPoller(app, deps, timeout=settings.poll_timeout)
+                sender = OutboxSender(app.bot, deps)
+                deps.wake_sender = sender.wake
+                sending = asyncio.create_task(sender.run(stop, poller.owner), name="outbox")
+                try:
+                    await poller.run(stop)
+                finally:
+                    stop.set()
+                    await _finish(sending)
             finally:
                 await app.stop()
     finally:

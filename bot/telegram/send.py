@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
@@ -38,12 +38,14 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
 
 async def send_replies(
     bot: Bot, deps: Deps, chat_id: int, replies: list[Reply], *, in_place_of: int | None = None
-) -> None:
+) -> list[int | None]:
     """Send each reply in order; a chat that blocked the bot is marked and left alone.
+    Returns the id of the message each reply became (None where unknown or not sent).
 
     With `in_place_of` (the message whose button was pressed) a first reply that is text
     becomes that message's new content; if it cannot be edited, it is sent.
     """
+    sent: list[int | None] = []
     try:
         for number, reply in enumerate(replies):
             if (
@@ -51,18 +53,20 @@ async def send_replies(
                 and in_place_of is not None
                 and await _edit(bot, chat_id, in_place_of, reply)
             ):
+                sent.append(in_place_of)
                 continue
-            await _send(bot, chat_id, reply)
+            sent.append(await _send(bot, chat_id, reply))
     except Forbidden:
         log.info("chat %s blocked the bot; marking it", chat_id)
         async with deps.db.session() as session:
             await mark_blocked(session=session, chat_id=chat_id, now=deps.clock())
+    return sent
 
 
 async def _edit(bot: Bot, chat_id: int, message_id: int, reply: Reply) -> bool:
     """Show a text reply in place of a message; False if that message cannot take it."""
-    if reply.document is not None or not reply.text:
-        return False
+    if reply.document is not None or not reply.text or reply.force_reply is not None:
+        return False  # an edit cannot attach a file, nor ask for a reply
     try:
         await botapi.post(
             bot, "editMessageText", {**_text(reply), "chat_id": chat_id, "message_id": message_id}
@@ -75,23 +79,46 @@ async def _edit(bot: Bot, chat_id: int, message_id: int, reply: Reply) -> bool:
     return True
 
 
-async def _send(bot: Bot, chat_id: int, reply: Reply) -> None:
+async def _send(
+    bot: Bot, chat_id: int, reply: Reply, *, rate_limit_args: object = None
+) -> int | None:
+    """Send one reply; the id of the message it became."""
     if reply.document is not None:
-        await bot.send_document(
+        attachment = reply.document
+        # A large file (an export part) is read only now, one at a time.
+        content = attachment.path.read_bytes() if attachment.path else attachment.content
+        limited = botapi.rate_limit_args_for(bot, rate_limit_args)
+        extra = {} if limited is None else {"rate_limit_args": limited}  # ExtBot's only
+        message = await bot.send_document(
             chat_id,
-            document=reply.document.content,
-            filename=reply.document.filename,
-            caption=reply.document.caption or None,
+            document=content,
+            filename=attachment.filename,
+            caption=attachment.caption or None,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(reply.buttons),
+            **extra,
         )
-    elif reply.text:
-        await botapi.post(bot, "sendMessage", {**_text(reply), "chat_id": chat_id})
+        return message.message_id
+    if reply.text:
+        data = {**_text(reply), "chat_id": chat_id}
+        result = await botapi.post(bot, "sendMessage", data, rate_limit_args=rate_limit_args)
+        return int(result["message_id"]) if isinstance(result, dict) else None
+    return None
+
+
+async def send_one(bot: Bot, chat_id: int, reply: Reply, *, rate_limit_args: object) -> int | None:
+    """Send one reply with the given rate-limit class (the background sender's way)."""
+    return await _send(bot, chat_id, reply, rate_limit_args=rate_limit_args)
 
 
 def _text(reply: Reply) -> dict[str, object]:
     """A text reply's parameters, as PTB's send_message would send them."""
+    markup: InlineKeyboardMarkup | ForceReply | None = keyboard(reply.buttons)
+    if reply.force_reply is not None:
+        markup = ForceReply(input_field_placeholder=reply.force_reply[:64])
     return {
         "text": reply.text,
         "parse_mode": ParseMode.HTML,
-        "reply_markup": keyboard(reply.buttons),
+        "reply_markup": markup,
         "link_preview_options": _NO_PREVIEW,
     }

@@ -22,6 +22,7 @@ from telegram.ext import Application, ContextTypes
 from bot.config import Settings
 from bot.telegram.app import build_application, deps_of_app, prepare
 from bot.telegram.deps import Deps
+from bot.telegram.outbox_sender import OutboxSender
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.transport import FakeRequest
 from tests.utils import updates
@@ -128,6 +129,18 @@ class FakeTelegram:
         """Hand one update to the Application, as the poller does."""
         await self.app.process_update(Update.de_json(update, self.app.bot))
 
+    async def deliver(self, *, passes: int = 50) -> int:
+        """Run the outbox sender until nothing is due (no pacing between passes: the test
+        is the clock). Returns how many outbox rows were settled."""
+        sender = OutboxSender(self.app.bot, self.deps, per_chat_seconds=0.0)
+        settled = 0
+        for _ in range(passes):
+            done = await sender.send_due()
+            if not done:
+                return settled
+            settled += done
+        raise AssertionError(f"the outbox was still sending after {passes} passes")
+
 
 class FakeUser:
     """One user's side of a private chat."""
@@ -139,11 +152,23 @@ class FakeUser:
 
     # Acting ---------------------------------------------------------------------------
 
-    async def says(self, text: str, *, update_id: int | None = None) -> list[str]:
-        """Send a text message; returns the plain texts the bot sent in reply."""
+    async def says(
+        self, text: str, *, update_id: int | None = None, reply_to: int | None = None
+    ) -> list[str]:
+        """Send a text message (as a reply to the bot's message `reply_to`); returns the
+        plain texts the bot sent in reply."""
+        replied = None
+        if reply_to is not None:
+            replied = next(
+                m for m in self.tg.api.bot_messages(self.id) if m["message_id"] == reply_to
+            )
         return await self.sends(
             updates.text_update(
-                self.id, text, update_id=update_id, language_code=self.language_code
+                self.id,
+                text,
+                update_id=update_id,
+                language_code=self.language_code,
+                reply_to=replied,
             )
         )
 
@@ -187,6 +212,21 @@ class FakeUser:
     @property
     def documents(self) -> list[tuple[str, bytes]]:
         return self.tg.api.documents(self.id)
+
+    @property
+    def captions(self) -> list[str]:
+        """Captions of the documents the bot sent to this chat, as plain text."""
+        return [
+            plain(str(call.params.get("caption") or ""))
+            for call in self.tg.api.calls
+            if call.method == "sendDocument"
+            and call.status == 200
+            and str(call.params.get("chat_id")) == str(self.id)
+        ]
+
+    def last_message_id(self) -> int:
+        """The id of the bot's message sent or edited last in this chat."""
+        return int(messages_by_touch(self.tg.api, self.id)[-1]["message_id"])
 
     def keyboards(self) -> list[tuple[int, list[tuple[str, str]]]]:
         """(message id, [(label, callback data)]) of messages that still show buttons, the

@@ -97,11 +97,15 @@ def text_update(
     message_id: int | None = None,
     date: int | None = None,
     language_code: str = "zh-hans",
+    reply_to: Json | None = None,
 ) -> Json:
-    """The user sent a text; a leading /command gets its bot_command entity."""
+    """The user sent a text; a leading /command gets its bot_command entity. `reply_to`:
+    the message (as FakeBotApi.bot_messages gives it) the text replies to."""
     content: Json = {"text": text}
     if entities := command_entities(text):
         content["entities"] = entities
+    if reply_to is not None:
+        content["reply_to_message"] = reply_to
     return update(
         "message",
         message(

@@ -1,0 +1,249 @@
+"""The background sender: delivers the outbox's messages to other people (supervisors told
+of submissions, cadres told of decisions), and marks each one sent or given up.
+
+It runs only in the instance that holds the polling lease (one limiter, one sender). Every
+call goes through the rate limiter as a background call, so a reply to the person in front
+of the bot never waits behind it. To one chat it sends at most one message a second; when
+more than `DIGEST_OVER` wait for the same person, they become one digest, with a button to
+the board and one per submitted report for its .docx.
+
+A message is marked after Telegram accepted it: a crash in between sends it once more
+(at most the messages in flight). Faults: a chat that blocked the bot is marked and its
+messages given up (the author of a submission is told it could not be delivered); a 429 is
+waited out; a network fault or a 5xx is tried again later with backoff; a timeout (the
+message may have gone out) is tried once more, then given up as uncertain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.services.notify import button_payload, buttons_from
+from bot.services.replies import Act, Action, Attachment, Button, Reply
+from bot.services.resources import as_language
+from bot.store import outbox as store
+from bot.store.models import Outbox, SubmissionVersion
+from bot.store.queries import mark_blocked
+from bot.telegram.deps import Deps
+from bot.telegram.limiter import Priority, retry_seconds
+from bot.telegram.send import send_one
+
+log = logging.getLogger(__name__)
+
+BATCH = 500  # due rows read per pass
+DIGEST_OVER = 5  # more waiting for one person than this: one digest
+DIGEST_LINES = 30
+DIGEST_OPEN_BUTTONS = 10
+PER_CHAT_SECONDS = 1.0
+PARALLEL = 8  # chats sent to at the same moment (the limiter keeps the overall rate)
+IDLE_SECONDS = 1.0  # how often to look for rows that became due without a wake-up
+_MAX_BACKOFF = timedelta(minutes=10)
+
+
+class OutboxSender:
+    """Sends due outbox rows; `run` loops while this instance holds the lease."""
+
+    def __init__(self, bot: Bot, deps: Deps, *, per_chat_seconds: float = PER_CHAT_SECONDS):
+        self.bot = bot
+        self.deps = deps
+        self.per_chat_seconds = per_chat_seconds
+        self._wake = asyncio.Event()
+        self._next_at: dict[int, float] = {}  # chat -> loop time it may get its next message
+        self._limit = asyncio.Semaphore(PARALLEL)
+
+    def wake(self) -> None:
+        """Something may have been written to the outbox: look now."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, owner: asyncio.Event) -> None:
+        """Send until `stop`; only while `owner` (the polling lease) is set."""
+        backoff = 1.0
+        while not stop.is_set():
+            if not owner.is_set():
+                await _first(stop.wait(), owner.wait())
+                continue
+            try:
+                await self.send_due()
+                backoff = 1.0
+                await self._pause(stop)
+            except Exception:
+                # The database is away, most likely: wait it out, never spin.
+                log.exception("the outbox could not be read; retrying in %.0f s", backoff)
+                await _first(stop.wait(), asyncio.sleep(backoff))
+                backoff = min(backoff * 2, 60.0)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        """Until a wake-up, a chat's next turn, or the idle interval."""
+        loop = asyncio.get_running_loop()
+        waits = [t - loop.time() for t in self._next_at.values() if t > loop.time()]
+        delay = min([IDLE_SECONDS, *waits])
+        self._wake.clear()
+        await _first(stop.wait(), self._wake.wait(), asyncio.sleep(max(delay, 0.01)))
+
+    async def send_due(self) -> int:
+        """One pass: for every chat whose turn it is, its next message (or a digest of all
+        it has waiting). Returns how many rows were settled."""
+        now = self.deps.clock()
+        async with self.deps.db.session() as session:
+            rows = await store.due(session=session, now=now, limit=BATCH)
+        by_chat: dict[int, list[tuple[Outbox, str]]] = defaultdict(list)
+        for row, chat_id, language in rows:
+            by_chat[chat_id].append((row, language))
+        loop = asyncio.get_running_loop()
+        ready = [chat for chat in by_chat if self._next_at.get(chat, 0.0) <= loop.time()]
+        for chat in [c for c, t in self._next_at.items() if t <= loop.time()]:
+            del self._next_at[chat]  # forget chats whose turn has come (memory stays flat)
+        settled = await asyncio.gather(*(self._send_chat(chat, by_chat[chat]) for chat in ready))
+        return sum(settled)
+
+    async def _send_chat(self, chat_id: int, waiting: list[tuple[Outbox, str]]) -> int:
+        async with self._limit:
+            rows = [row for row, _ in waiting]
+            language = waiting[0][1]
+            if len(rows) > DIGEST_OVER:
+                batch, replies = rows, [self._digest(rows, language)]
+            else:
+                batch, replies = rows[:1], await self._message(rows[0])
+            self._next_at[chat_id] = asyncio.get_running_loop().time() + self.per_chat_seconds
+            return await self._deliver(chat_id, batch, replies)
+
+    async def _message(self, row: Outbox) -> list[Reply]:
+        """A row as the replies it is sent as: a text, and a document with its buttons."""
+        payload = row.payload
+        buttons = buttons_from(payload.get("buttons"))
+        replies: list[Reply] = []
+        if payload.get("document") and row.version_id is not None:
+            if payload.get("text"):
+                replies.append(Reply(str(payload["text"])))
+            async with self.deps.db.session() as session:
+                version = await session.get(SubmissionVersion, row.version_id)
+            if version is not None:
+                attachment = Attachment(
+                    version.filename, version.docx, str(payload.get("caption", ""))
+                )
+                replies.append(Reply(buttons=buttons, document=attachment))
+            return replies
+        return [Reply(str(payload.get("text", "")), buttons)]
+
+    def _digest(self, rows: list[Outbox], language: str) -> Reply:
+        """Several messages for one person as one: a line each, a button to the board and
+        one per report (its .docx is sent on request)."""
+        res = self.deps.res
+        lang = as_language(language, res.default_language)
+        lines = [res.t(lang, "digest_header", count=len(rows))]
+        lines += [f"• {row.payload.get('summary', '')}" for row in rows[:DIGEST_LINES]]
+        if len(rows) > DIGEST_LINES:
+            lines.append(res.t(lang, "digest_more", count=len(rows) - DIGEST_LINES))
+        boards: dict[tuple[int, str], str] = {}
+        opens: list[Button] = []
+        for row in rows:
+            board = row.payload.get("board")
+            if isinstance(board, dict):
+                boards.setdefault((int(board["team"]), str(board["arg"])), str(board["label"]))
+            opened = row.payload.get("open")
+            if isinstance(opened, dict) and len(opens) < DIGEST_OPEN_BUTTONS:
+                label = res.raw(lang, "btn_open", name=str(opened["label"])[:20])
+                opens.append(Button(label, Action(Act.OPEN, int(opened["version"]))))
+        keyboard: list[tuple[Button, ...]] = [
+            (Button(label, Action(Act.BOARD, team, arg, 0)),)
+            for (team, arg), label in list(boards.items())[:3]
+        ]
+        keyboard += [tuple(opens[i : i + 2]) for i in range(0, len(opens), 2)]
+        return Reply("\n".join(lines), tuple(keyboard))
+
+    async def _deliver(self, chat_id: int, rows: list[Outbox], replies: list[Reply]) -> int:
+        """Send, then settle the rows by what Telegram said."""
+        ids = [row.id for row in rows if row.id is not None]
+        now = self.deps.clock()
+        try:
+            for reply in replies:
+                await send_one(self.bot, chat_id, reply, rate_limit_args=Priority.BACKGROUND)
+        except Forbidden:
+            log.info("chat %s blocked the bot: %d messages given up", chat_id, len(ids))
+            await self._unreachable(chat_id, rows, now)
+            return len(ids)
+        except RetryAfter as exc:
+            await self._settle(
+                store.postpone, ids, until=now + timedelta(seconds=retry_seconds(exc)), error="429"
+            )
+            return 0
+        except TimedOut:
+            # It may have gone out: once more, then no more (a duplicate is worse than a
+            # message we are not sure about).
+            if max(row.attempts for row in rows) >= 1:
+                await self._settle(
+                    store.mark_failed, ids, now=now, error="uncertain: timed out twice"
+                )
+                return len(ids)
+            await self._settle(
+                store.postpone, ids, until=now + timedelta(seconds=5), error="timed out"
+            )
+            return 0
+        except BadRequest as exc:
+            log.warning("Telegram refused a message to %s: %s", chat_id, exc)
+            await self._settle(store.mark_failed, ids, now=now, error=f"refused: {exc}")
+            return len(ids)
+        except NetworkError as exc:  # 5xx and connection faults
+            attempts = max(row.attempts for row in rows)
+            delay = min(timedelta(seconds=2 ** min(attempts, 10)), _MAX_BACKOFF)
+            await self._settle(store.postpone, ids, until=now + delay, error=f"network: {exc}")
+            return 0
+        await self._settle(store.mark_sent, ids, now=now)
+        return len(ids)
+
+    async def _settle(self, write: Any, ids: list[int], **params: Any) -> None:
+        """Record an outcome; a failure here is logged, and the rows come round again."""
+        try:
+            async with self.deps.db.session() as session:
+                await write(session=session, ids=ids, **params)
+        except Exception:
+            log.exception("could not record the outcome of outbox rows %s", ids)
+
+    async def _unreachable(self, chat_id: int, rows: list[Outbox], now: datetime) -> None:
+        """The recipient blocked the bot: mark them, give up their messages, and tell the
+        authors of the submissions they were to receive."""
+        try:
+            async with self.deps.db.session() as session:
+                await mark_blocked(session=session, chat_id=chat_id, now=now)
+            async with self.deps.db.session() as session:
+                await _give_up(session, rows, now)
+        except Exception:
+            log.exception("could not record that chat %s blocked the bot", chat_id)
+
+
+async def _give_up(session: AsyncSession, rows: list[Outbox], now: datetime) -> None:
+    ids = [row.id for row in rows if row.id is not None]
+    for row in rows:
+        notice = row.payload.get("unreachable")
+        if isinstance(notice, dict):
+            store.enqueue(
+                session,
+                recipient_id=int(notice["recipient"]),
+                kind="unreachable",
+                payload={
+                    "text": str(notice["text"]),
+                    "summary": str(notice["text"]),
+                    "buttons": button_payload(()),
+                },
+                now=now,
+            )
+    await session.flush()
+    await store.mark_failed(session=session, ids=ids, now=now, error="blocked")
+
+
+async def _first(*waits: Any) -> None:
+    """Wait for the first of several awaitables; cancel the rest."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
