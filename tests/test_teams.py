@@ -6,7 +6,13 @@ from sqlmodel import col, select
 
 from bot.store.db import Database
 from bot.store.models import Invite, Membership, ReviewDecision, Submission, SubmissionVersion
-from tests.utils.teams import completes_annual_report, invite_code, joins, submits, supervisor_with_team
+from tests.utils.teams import (
+    completes_annual_report,
+    invite_code,
+    joins,
+    submits,
+    supervisor_with_team,
+)
 from tests.utils.telegram import FakeTelegram
 
 
@@ -43,7 +49,9 @@ async def test_a_stranger_registers_first_and_then_confirms(tg: FakeTelegram) ->
     assert "已加入" in stranger.last_text
 
 
-async def test_a_bad_rotated_or_deleted_code_creates_nothing(tg: FakeTelegram, db: Database) -> None:
+async def test_a_bad_rotated_or_deleted_code_creates_nothing(
+    tg: FakeTelegram, db: Database
+) -> None:
     boss, cadre = tg.user(1), tg.user(2)
     code = await supervisor_with_team(boss)
     await boss.says("/team")
@@ -85,7 +93,9 @@ async def test_submit_review_return_resubmit_approve(tg: FakeTelegram, db: Datab
     await cadre.says("/edit")
     await cadre.presses("存在的不足及原因")
     await cadre.presses("第 1 项")
-    await cadre.says("调查研究不够深入，主要原因是本人忙于日常事务，沉到一线蹲点调研少，今后每季度蹲点不少于5天。")
+    await cadre.says(
+        "调查研究不够深入，主要原因是本人忙于日常事务，沉到一线蹲点调研少，今后每季度蹲点不少于5天。"
+    )
     shown = await submits(cadre)
     assert "第 2 版" in shown[-1]
     await tg.deliver()
@@ -95,8 +105,12 @@ async def test_submit_review_return_resubmit_approve(tg: FakeTelegram, db: Datab
     assert "审阅通过" in cadre.last_text
     async with db.session() as session:
         submission = (await session.exec(select(Submission))).one()
-        versions = (await session.exec(select(SubmissionVersion).order_by(col(SubmissionVersion.number)))).all()
-        decisions = (await session.exec(select(ReviewDecision).order_by(col(ReviewDecision.version)))).all()
+        versions = (
+            await session.exec(select(SubmissionVersion).order_by(col(SubmissionVersion.number)))
+        ).all()
+        decisions = (
+            await session.exec(select(ReviewDecision).order_by(col(ReviewDecision.version)))
+        ).all()
     assert submission.status == "approved" and submission.version == 2
     assert [v.number for v in versions] == [1, 2]
     assert [(d.version, d.decision) for d in decisions] == [(1, "returned"), (2, "approved")]

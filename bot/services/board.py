@@ -394,7 +394,7 @@ async def member(
         return [refused(res, cadre.language)]
     document = document_of(version.body, as_language(version.language, res.default_language))
     lead = _t(res, cadre, "member_lead", name=person.name, version=version.number)
-    texts = [Reply(chunk) for chunk in to_chat_messages(document, lead=lead)]
+    texts = [Reply(chunk, standalone=True) for chunk in to_chat_messages(document, lead=lead)]
     return [
         *texts,
         await version_reply(session, res, cadre, Reviewed(version, submission, team), decide=True),

@@ -572,6 +572,8 @@ async def _draft(
 async def _where(session: AsyncSession, res: Resources, cadre: Cadre) -> Sequence[Out]:
     if not cadre.registered or cadre.awaiting_field is not None:
         return registration.prompt(res, cadre)
+    if cadre.awaiting_input is not None and (owed := supervision.owed_prompt(res, cadre)):
+        return owed
     loaded = await load(session, res, cadre)
     if loaded is None:
         return _type_picker(res, cadre)

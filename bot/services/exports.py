@@ -44,7 +44,10 @@ async def request(
     assert team.id is not None
     report_name = res.catalogue.get(report_type, lang).name
     pending = PendingExport(team.id, team.name, report_type, period, lang)
-    return [Reply(res.t(lang, "export_started", report=report_name, period=period)), pending]
+    started = Reply(
+        res.t(lang, "export_started", report=report_name, period=period), standalone=True
+    )
+    return [started, pending]
 
 
 @dataclass(frozen=True)

@@ -106,13 +106,17 @@ class Reply:
 
     `force_reply` asks the user's app to open a reply to this message (with the given
     placeholder); `comment_on` remembers the message as the prompt for a comment on that
-    submitted version, so that a reply to it is the comment."""
+    submitted version, so that a reply to it is the comment; `standalone` keeps a pressed
+    message in place and sends this one below it."""
 
     text: str = ""
     buttons: tuple[tuple[Button, ...], ...] = ()
     document: Attachment | None = None
     force_reply: str | None = None
     comment_on: int | None = None
+    # Sent as a new message even in answer to a press: the pressed message (a board, a
+    # list) stays for the next press.
+    standalone: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,11 @@ def merged(replies: Iterable[Reply], *, limit: int = TELEGRAM_LIMIT) -> list[Rep
             and last.force_reply is None
             and utf16_len(last.text) + len(MESSAGE_SEPARATOR) + utf16_len(reply.text) <= limit
         ):
-            out[-1] = replace(reply, text=last.text + MESSAGE_SEPARATOR + reply.text)
+            out[-1] = replace(
+                reply,
+                text=last.text + MESSAGE_SEPARATOR + reply.text,
+                standalone=last.standalone or reply.standalone,
+            )
         else:
             out.append(reply)
     return out

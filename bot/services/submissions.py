@@ -504,14 +504,15 @@ async def _story(
             status=res.t(lang, f"state_{submission.status}"),
         )
     ]
-    events: list[tuple[datetime, int, str]] = []
+    # In the order things happen: each version, then the decision on it.
+    events: list[tuple[int, int, str]] = []
     for version_id, number, submitted_at, warnings in versions:
         line = res.t(lang, "history_submitted", when=_when(res, submitted_at), version=number)
         if warnings:
             line += res.t(lang, "history_overridden", count=len(warnings))
         for recipient in undelivered.get(version_id or 0, []):
             line += res.t(lang, "history_undelivered", name=undelivered_names.get(recipient, "?"))
-        events.append((submitted_at, 0, line))
+        events.append((number, 0, line))
     for decision in decisions:
         who = people.get(decision.decided_by or 0) or res.t(lang, "former_supervisor")
         if decision.decision == "approved":
@@ -531,8 +532,8 @@ async def _story(
                 by=who,
                 comment=decision.comment,
             )
-        events.append((decision.decided_at, 1, line))
-    lines += [line for _, _, line in sorted(events, key=lambda e: (e[0], e[1]))]
+        events.append((decision.version, 1, line))
+    lines += [line for _, _, line in sorted(events)]
     return "\n".join(lines)
 
 

@@ -121,3 +121,14 @@ async def typed(
         return await teams.rename(session, res, cadre, team_id, text, now)
     cadre.awaiting_input = None  # a mark this version does not know: drop it
     return None
+
+
+def owed_prompt(res: Resources, cadre: Cadre) -> list[Reply]:
+    """What the next text will be taken as, said again (after a sticker, say)."""
+    mark = cadre.awaiting_input or ""
+    if reviews.comment_target(cadre) is not None:
+        placeholder = res.t(cadre.language, "comment_placeholder")
+        return [Reply(res.t(cadre.language, "comment_waiting"), force_reply=placeholder)]
+    if mark == teams.AWAIT_TEAM_NAME or mark.startswith(teams.AWAIT_RENAME):
+        return [Reply(res.t(cadre.language, "name_waiting", limit=teams.TEAM_NAME_LIMIT))]
+    return []

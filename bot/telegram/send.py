@@ -65,7 +65,12 @@ async def send_replies(
 
 async def _edit(bot: Bot, chat_id: int, message_id: int, reply: Reply) -> bool:
     """Show a text reply in place of a message; False if that message cannot take it."""
-    if reply.document is not None or not reply.text or reply.force_reply is not None:
+    if (
+        reply.document is not None
+        or not reply.text
+        or reply.force_reply is not None
+        or reply.standalone
+    ):
         return False  # an edit cannot attach a file, nor ask for a reply
     try:
         await botapi.post(
