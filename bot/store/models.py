@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -17,12 +17,27 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp with time zone that always reads back as aware UTC. SQLite keeps no zone
+    (what we store is UTC, read back naive); PostgreSQL's comes back aware already."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 def _utc(**kwargs: Any) -> Any:
     """A timezone-aware timestamp column (SQLModel's default drops the zone)."""
-    return Field(sa_type=DateTime(timezone=True), **kwargs)
+    return Field(sa_type=UtcDateTime, **kwargs)
 
 
 class ProfileField(StrEnum):

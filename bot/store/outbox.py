@@ -36,11 +36,13 @@ def enqueue(
     return row
 
 
-async def due(*, session: AsyncSession, now: datetime, limit: int) -> list[tuple[Outbox, int, str]]:
-    """Messages due and not yet settled, oldest first, with the recipient's chat and
-    language."""
+async def due(
+    *, session: AsyncSession, now: datetime, limit: int
+) -> list[tuple[Outbox, int, str, bool]]:
+    """Messages due and not yet settled, oldest first, with the recipient's chat, language,
+    and whether they have blocked the bot."""
     statement = (
-        select(Outbox, Cadre.chat_id, Cadre.language)
+        select(Outbox, Cadre.chat_id, Cadre.language, Cadre.blocked_at)
         .join(Cadre, col(Cadre.id) == col(Outbox.recipient_id))
         .where(
             col(Outbox.sent_at).is_(None),
@@ -50,7 +52,10 @@ async def due(*, session: AsyncSession, now: datetime, limit: int) -> list[tuple
         .order_by(col(Outbox.due_at), col(Outbox.id))
         .limit(limit)
     )
-    return [(row, chat, language) for row, chat, language in (await session.exec(statement))]
+    return [
+        (row, chat, language, blocked_at is not None)
+        for row, chat, language, blocked_at in (await session.exec(statement))
+    ]
 
 
 async def mark_sent(*, session: AsyncSession, ids: Sequence[int], now: datetime) -> None:

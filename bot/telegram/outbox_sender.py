@@ -95,14 +95,20 @@ class OutboxSender:
         async with self.deps.db.session() as session:
             rows = await store.due(session=session, now=now, limit=BATCH)
         by_chat: dict[int, list[tuple[Outbox, str]]] = defaultdict(list)
-        for row, chat_id, language in rows:
-            by_chat[chat_id].append((row, language))
+        blocked: list[Outbox] = []
+        for row, chat_id, language, has_blocked in rows:
+            if has_blocked:
+                blocked.append(row)  # they blocked the bot: no send would get through
+            else:
+                by_chat[chat_id].append((row, language))
+        if blocked:
+            await self._give_up(blocked, now)
         loop = asyncio.get_running_loop()
         ready = [chat for chat in by_chat if self._next_at.get(chat, 0.0) <= loop.time()]
         for chat in [c for c, t in self._next_at.items() if t <= loop.time()]:
             del self._next_at[chat]  # forget chats whose turn has come (memory stays flat)
         settled = await asyncio.gather(*(self._send_chat(chat, by_chat[chat]) for chat in ready))
-        return sum(settled)
+        return sum(settled) + len(blocked)
 
     async def _send_chat(self, chat_id: int, waiting: list[tuple[Outbox, str]]) -> int:
         async with self._limit:
@@ -208,15 +214,21 @@ class OutboxSender:
             log.exception("could not record the outcome of outbox rows %s", ids)
 
     async def _unreachable(self, chat_id: int, rows: list[Outbox], now: datetime) -> None:
-        """The recipient blocked the bot: mark them, give up their messages, and tell the
-        authors of the submissions they were to receive."""
+        """The recipient blocked the bot: mark them (their other messages are then given up
+        without a try), give up these, and tell the authors of the submissions concerned."""
         try:
             async with self.deps.db.session() as session:
                 await mark_blocked(session=session, chat_id=chat_id, now=now)
+        except Exception:
+            log.exception("could not record that chat %s blocked the bot", chat_id)
+        await self._give_up(rows, now)
+
+    async def _give_up(self, rows: list[Outbox], now: datetime) -> None:
+        try:
             async with self.deps.db.session() as session:
                 await _give_up(session, rows, now)
         except Exception:
-            log.exception("could not record that chat %s blocked the bot", chat_id)
+            log.exception("could not give up outbox rows to a chat that blocked the bot")
 
 
 async def _give_up(session: AsyncSession, rows: list[Outbox], now: datetime) -> None:

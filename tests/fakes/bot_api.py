@@ -53,14 +53,17 @@ CONFLICT = (
 class ApiError(Exception):
     """A Bot API error answer: HTTP status and description."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, parameters: Json | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.parameters = parameters
 
     def response(self) -> Response:
         """The (status, body) pair Telegram would send."""
-        body = {"ok": False, "error_code": self.status, "description": self.description}
+        body: Json = {"ok": False, "error_code": self.status, "description": self.description}
+        if self.parameters:
+            body["parameters"] = self.parameters
         return self.status, body
 
 
@@ -436,6 +439,8 @@ class FakeBotApi:
         self._sends_held = False
         self._queries_expired = False
         self._failing_sends = 0
+        self._flooded_sends = 0
+        self._flood_seconds = 0
         self._attempted_sends = 0
         self._blocked_sends = 0
         self._abandoned_sends = 0
@@ -515,6 +520,13 @@ class FakeBotApi:
             if name in HELD_METHODS and self._failing_sends:
                 self._failing_sends -= 1
                 return self._record(name, params, files, ApiError(502, "Bad Gateway"))
+            if name in HELD_METHODS and self._flooded_sends:
+                self._flooded_sends -= 1
+                seconds = self._flood_seconds
+                flood = ApiError(
+                    429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
+                )
+                return self._record(name, params, files, flood)
             if name in HELD_METHODS and self._sends_held:
                 if not block:
                     raise WouldBlock(name)
@@ -745,6 +757,13 @@ class FakeBotApi:
         """From now on, sends and edits wait (counted in attempted_sends) until released."""
         with self._cond:
             self._sends_held = True
+
+    def flood_sends(self, count: int, *, retry_after: int) -> None:
+        """The next `count` sends and edits get 429 Too Many Requests, asking the bot to
+        wait `retry_after` seconds."""
+        with self._cond:
+            self._flooded_sends = count
+            self._flood_seconds = retry_after
 
     def fail_sends(self, count: int) -> None:
         """The next `count` sends and edits get 502 Bad Gateway, as when Telegram is down."""

@@ -91,12 +91,18 @@ class FakeTelegram:
     @classmethod
     @asynccontextmanager
     async def running(
-        cls, settings: Settings, api: FakeBotApi, clock: FakeClock, *, allow_errors: bool = False
+        cls,
+        settings: Settings,
+        api: FakeBotApi,
+        clock: FakeClock,
+        *,
+        allow_errors: bool = False,
+        read_timeout: float = 5.0,
     ) -> AsyncIterator[FakeTelegram]:
         """Build, initialise and prepare the application; fail the test if a handler raised."""
         app = build_application(
             settings,
-            request=FakeRequest(api),
+            request=FakeRequest(api, read_timeout=read_timeout),
             get_updates_request=FakeRequest(api),
             clock=clock,
             rate_limit=False,
