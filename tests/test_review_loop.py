@@ -46,7 +46,7 @@ async def decisions(db: Database) -> list[tuple[int, str, str]]:
 async def test_the_comment_mark_comes_before_the_supervisors_own_interview(
     tg: FakeTelegram, db: Database
 ) -> None:
-    boss, _, cadre = await team_with_submission(tg)
+    boss, _, _ = await team_with_submission(tg)
     await boss.says("/new")
     await boss.starts_report("年度述职报告")  # the supervisor is writing a report too
     await boss.presses("退回")

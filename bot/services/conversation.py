@@ -334,7 +334,11 @@ async def _press(
     # Likewise an owed comment or name: what the bot shows next is what the next text does.
     cadre.awaiting_input = None
     if act in supervision.SUPERVISION_ACTS:
-        return await supervision.press(session, res, cadre, action, now)
+        replies = await supervision.press(session, res, cadre, action, now)
+        if act in (Act.JOIN, Act.JOIN_NO) and await load(session, res, cadre) is None:
+            # Just registered through an invite: what to write is the next question.
+            return [*replies, *_type_picker(res, cadre)]
+        return replies
     if act is Act.FORGET:
         return await forget.forget(session, res, cadre, now)
     if act is Act.FORGET_NO:

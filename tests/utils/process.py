@@ -102,6 +102,11 @@ class RemoteUser:
         self.api.push_update(updates.callback_update(self.id, data, message_id=message_id))
         self.wait_for_text(expect, after=before, timeout=timeout)
 
+    def push_press(self, label: str) -> int:
+        """Press the newest button with this label without waiting; returns the update_id."""
+        message_id, data = self._button(label)
+        return self.api.push_update(updates.callback_update(self.id, data, message_id=message_id))
+
     def wait_for_text(self, expect: str, *, after: int = 0, timeout: float = 30.0) -> None:
         self.api.wait_for(
             lambda api: any(expect in plain(t) for t in shown_texts(api, self.id)[after:]),
