@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -12,6 +13,7 @@ from sqlmodel import select
 from bot.config import Settings
 from bot.store.db import Database
 from bot.store.models import Cadre, Outbox, Submission
+from bot.store.outbox import forget_delivered
 from bot.telegram.outbox_sender import OutboxSender
 from tests.fakes.bot_api import FakeBotApi
 from tests.utils.clock import FakeClock
@@ -188,3 +190,22 @@ async def test_a_timeout_is_tried_once_more_then_given_up_as_uncertain(
     # Both tries may have gone out (that is what a timeout means); there is no third.
     await api.wait_for_async(lambda api: tries(api) == 2)
     assert tries(api) == 2
+
+
+async def test_delivered_messages_are_forgotten_after_thirty_days_given_up_ones_kept(
+    tg: FakeTelegram, api: FakeBotApi, clock: FakeClock, db: Database
+) -> None:
+    boss = tg.user(1)
+    code = await supervisor_with_team(boss)
+    await member_who_submits(tg, 2, code, "张伟")
+    await tg.deliver()
+    api.block(2)
+    await boss.presses("通过")
+    await tg.deliver()  # the approval cannot reach the member: given up
+    clock.advance(days=29)
+    async with db.session() as session:
+        assert await forget_delivered(session=session, before=clock() - timedelta(days=30)) == 0
+    clock.advance(days=2)
+    async with db.session() as session:
+        assert await forget_delivered(session=session, before=clock() - timedelta(days=30)) == 2
+    assert [(row.kind, row.error) for row in await outbox_rows(db)] == [("decided", "blocked")]

@@ -115,3 +115,44 @@ async def test_submit_review_return_resubmit_approve(tg: FakeTelegram, db: Datab
     assert [v.number for v in versions] == [1, 2]
     assert [(d.version, d.decision) for d in decisions] == [(1, "returned"), (2, "approved")]
     assert versions[0].docx[:2] == b"PK"
+
+
+async def test_a_member_of_two_teams_picks_the_team_and_each_gets_its_own_submission(
+    tg: FakeTelegram, db: Database
+) -> None:
+    first_boss, second_boss, cadre = tg.user(1), tg.user(2), tg.user(3)
+    first = await supervisor_with_team(first_boss, "甲组")
+    second = await supervisor_with_team(second_boss, "乙组", name="孙书记")
+    await cadre.registers()
+    await joins(cadre, first)
+    await joins(cadre, second)
+    await completes_annual_report(cadre)
+    replies = await cadre.says("/submit")
+    assert "提交给哪个团队" in replies[-1] and cadre.labels() == ["甲组", "乙组"]
+    await cadre.presses("乙组")
+    if "仍然提交" in cadre.labels():
+        await cadre.presses("仍然提交")
+    assert "乙组" in cadre.last_text and "第 1 版" in cadre.last_text
+    await tg.deliver()
+    assert second_boss.documents and not first_boss.documents
+    async with db.session() as session:
+        submissions = (await session.exec(select(Submission))).all()
+    assert len(submissions) == 1
+
+
+async def test_opening_the_link_of_ones_own_team_changes_nothing(
+    tg: FakeTelegram, db: Database
+) -> None:
+    boss, cadre = tg.user(1), tg.user(2)
+    code = await supervisor_with_team(boss)
+    await boss.says(f"/start {code}")
+    await boss.presses("加入")
+    assert "已经在" in boss.last_text
+    await cadre.registers()
+    await joins(cadre, code)
+    await cadre.says(f"/start {code}")
+    await cadre.presses("加入")
+    assert "已经在" in cadre.last_text
+    async with db.session() as session:
+        roles = [m.role for m in (await session.exec(select(Membership))).all()]
+    assert sorted(roles) == ["member", "supervisor"]

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.models import Cadre, Outbox
+from bot.store.models import Cadre, CommentPrompt, Outbox
 
 
 def enqueue(
@@ -104,3 +104,14 @@ async def undelivered_versions(
         if version_id is not None:
             found.setdefault(version_id, []).append(recipient)
     return found
+
+
+async def forget_delivered(*, session: AsyncSession, before: datetime) -> int:
+    """Drop messages delivered before `before`, and comment prompts older than that. Those
+    given up stay: a submission's history says whom it did not reach."""
+    result = await session.exec(
+        delete(Outbox).where(col(Outbox.sent_at).is_not(None), col(Outbox.sent_at) < before)
+    )
+    await session.exec(delete(CommentPrompt).where(col(CommentPrompt.created_at) < before))
+    await session.commit()
+    return int(result.rowcount)

@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.store.inbox import forget_failed_updates
+from bot.store.outbox import forget_delivered
 from bot.store.queries import forget_processed_updates
 from bot.store.schema import ensure_current
 from bot.telegram.app import (
@@ -30,11 +31,13 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=6)
 KEEP_PROCESSED = timedelta(days=7)
 KEEP_FAILED = timedelta(days=30)
+KEEP_DELIVERED = timedelta(days=30)
 SENDER_GRACE = 10.0
 
 
 async def prune_processed_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Forget dedup records a redelivery can no longer need."""
+    """Forget dedup records a redelivery can no longer need, failed updates and delivered
+    messages past their keeping time."""
     deps = deps_of(context)
     async with deps.db.session() as session:
         dropped = await forget_processed_updates(
@@ -45,6 +48,10 @@ async def prune_processed_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
         failed = await forget_failed_updates(session=session, before=deps.clock() - KEEP_FAILED)
     if failed:
         log.info("forgot %d updates that failed more than %s ago", failed, KEEP_FAILED)
+    async with deps.db.session() as session:
+        delivered = await forget_delivered(session=session, before=deps.clock() - KEEP_DELIVERED)
+    if delivered:
+        log.info("forgot %d messages delivered more than %s ago", delivered, KEEP_DELIVERED)
 
 
 async def _finish(task: asyncio.Task[None]) -> None:
