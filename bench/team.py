@@ -20,9 +20,11 @@ the lean fake Bot API over HTTP on 127.0.0.1 (bench/fake_api_server.py, in this 
    (the sender keeps one a second per chat), and submissions told twice or never (also
    checked in the stored outbox once the bot has stopped);
 5. the board: the supervisor sends /team and presses the board (act board, the current
-   period's annual reports) --presses times once the load has settled; p50/max from
-   pushing the press to the board reaching the fake (end to end, the fake's HTTP
-   included). load_board + board_message in this process, best of 5, as a diagnostic;
+   period's annual reports) --presses times once the load has settled, --think seconds
+   before each step (a person reading; pressed sooner, the board also waits for the
+   chat's pace of a message a second); p50/max from pushing the press to the board
+   reaching the fake (end to end, the fake's HTTP included). load_board + board_message
+   in this process, best of 5, as a diagnostic;
 6. the export: the export button pressed on the board; the time until the .xlsx arrives
    (the zip parts come before it), the parts' sizes as uploaded to the fake; the same
    build in this process (exports.build), as a diagnostic;
@@ -410,14 +412,17 @@ async def next_event(chat: Chat, after: int, seconds: float) -> Event | None:
 
 
 async def board_presses(
-    api: FakeBotApi, chat: Chat, team_id: int, arg: str, presses: int
+    api: FakeBotApi, chat: Chat, team_id: int, arg: str, presses: int, think: float
 ) -> tuple[list[float], str]:
-    """/team, then the board pressed on the team's page, `presses` times: seconds from
-    pushing each press to the board reaching the fake; and the board's counts line."""
+    """/team, then the board pressed on the team's page, `presses` times, `think` seconds
+    before each step (as a person reads; quicker, and the press waits for the chat's pace
+    of a message a second): seconds from pushing each press to the board reaching the
+    fake; and the board's counts line."""
     data = encode(Action(Act.BOARD, team_id, arg, 0))
     times: list[float] = []
     counts = ""
     for _ in range(presses):
+        await asyncio.sleep(think)
         before = len(chat.events)
         api.push(Updates.text(SUPERVISOR_USER, "/team"))
         if await next_event(chat, before, 30) is None:
@@ -425,6 +430,7 @@ async def board_presses(
         found = chat.button(Act.BOARD.value, None)  # the board button of the team's page
         if found is None:
             raise SystemExit("the team's page has no board button")
+        await asyncio.sleep(think)
         before = len(chat.events)
         pushed = time.perf_counter()
         api.push(Updates.press(SUPERVISOR_USER, found[0], data))
@@ -433,7 +439,6 @@ async def board_presses(
             raise SystemExit(f"the board did not come: {event}")
         times.append(event.time - pushed)
         counts = next((line for line in event.text.splitlines() if line.startswith("共 ")), "")
-        await asyncio.sleep(0.5)
     return times, counts
 
 
@@ -668,8 +673,11 @@ async def _drive(
     for event in supervisor.events[len(told.events) :]:
         classify(told, event, digest)
     say(f"supervisor told of {told.covered} in {len(told.events)} messages; the board")
-    board, counts = await board_presses(api, supervisor, seeded.team_id, arg, args.presses)
+    board, counts = await board_presses(
+        api, supervisor, seeded.team_id, arg, args.presses, args.think
+    )
     say("the export")
+    await asyncio.sleep(args.think)
     exported = await export_press(api, supervisor, arg)
     await asyncio.sleep(0.5)
     return Result(
@@ -762,8 +770,9 @@ def report(args: argparse.Namespace, r: Result) -> None:
         f"({r.bot_cpu / span * 100:.0f} % of a core){pg}; fake + driver {r.driver_cpu:.1f} s"
     )
     print(
-        f"\nboard ({args.presses} presses, end to end: pushing the press to the board reaching "
-        f"the fake over HTTP): p50 {board_p50:.0f} ms, max {board_max:.0f} ms; "
+        f"\nboard ({args.presses} presses, {args.think:g} s after /team's answer; end to end: "
+        f"pushing the press to the board reaching the fake over HTTP): "
+        f"p50 {board_p50:.0f} ms, max {board_max:.0f} ms; "
         f"{r.board_counts}\n"
         f"  diagnostic, in this process: load_board + board_message "
         f"{r.board_in_process * 1000:.0f} ms (best of 5)"
@@ -825,6 +834,9 @@ def main() -> None:
     parser.add_argument("--members", type=int, help="members who submit (default 1000)")
     parser.add_argument("--seconds", type=float, help="over how long (default 60)")
     parser.add_argument("--presses", type=int, default=5, help="board presses timed")
+    parser.add_argument(
+        "--think", type=float, default=3.0, help="the supervisor's seconds before each step"
+    )
     parser.add_argument("--idle-wait", type=float, default=4.0, help="seconds before idle RSS")
     parser.add_argument("--quick", action="store_true", help="100 members over 10 s")
     parser.add_argument("--verbose", action="store_true", help="print the bot's log")

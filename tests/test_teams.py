@@ -156,3 +156,21 @@ async def test_opening_the_link_of_ones_own_team_changes_nothing(
     async with db.session() as session:
         roles = [m.role for m in (await session.exec(select(Membership))).all()]
     assert sorted(roles) == ["member", "supervisor"]
+
+
+async def test_the_finished_draft_of_a_team_member_comes_with_a_submit_button(
+    tg: FakeTelegram,
+) -> None:
+    boss, cadre, loner = tg.user(1), tg.user(2), tg.user(3)
+    code = await supervisor_with_team(boss)
+    await cadre.registers()
+    await joins(cadre, code)
+    await completes_annual_report(cadre)
+    assert cadre.documents[-1][0].endswith(".docx")
+    replies = await cadre.presses("提交审阅")
+    assert "可能会就" in replies[-1] or "第 1 版" in replies[-1]
+    await loner.registers(name="独行者")
+    await completes_annual_report(loner)
+    assert loner.documents and not any(
+        "提交审阅" in label for _, b in loner.keyboards() for label, _ in b
+    )

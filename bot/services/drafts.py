@@ -32,8 +32,9 @@ from bot.services.replies import (
     merged,
 )
 from bot.services.resources import Resources
-from bot.store.models import Cadre, Draft, Interview
+from bot.store.models import Cadre, Draft, Interview, Role
 from bot.store.queries import latest_draft
+from bot.store.teams import teams_of
 
 log = logging.getLogger(__name__)
 _UNSAFE_FILENAME = re.compile(r"[^\w\-]+", re.UNICODE)
@@ -80,6 +81,9 @@ class PendingDraft:
     version: int
     missing: int
     file_only: bool = False  # an unchanged version's .docx, sent again on request
+    # The interview to submit, when the report is complete and its author is in a team:
+    # the .docx then comes with a Submit button.
+    submit: int | None = None
 
 
 async def assemble(
@@ -100,12 +104,21 @@ async def assemble(
     )
     missing = sum(1 for block in document.blocks if block.kind is BlockKind.MISSING)
     body = body_of(document)
-    assert interview.id is not None
+    assert interview.id is not None and cadre.id is not None
     latest = await latest_draft(session=session, interview_id=interview.id)
+    submit = None
+    if not missing and await teams_of(session=session, cadre_id=cadre.id, role=Role.MEMBER):
+        submit = interview.id
     if latest is not None and latest.body == body:
         if resend:
             return PendingDraft(
-                questionnaire, cadre, document, latest.version, missing, file_only=True
+                questionnaire,
+                cadre,
+                document,
+                latest.version,
+                missing,
+                file_only=True,
+                submit=submit,
             )
         return unchanged(res, questionnaire, interview.id, latest.version)
     version = latest.version + 1 if latest is not None else 1
@@ -118,7 +131,7 @@ async def assemble(
             created_at=now,
         )
     )
-    return PendingDraft(questionnaire, cadre, document, version, missing)
+    return PendingDraft(questionnaire, cadre, document, version, missing, submit=submit)
 
 
 def unchanged(
@@ -139,7 +152,14 @@ def lay_out(res: Resources, replies: Sequence[Reply | PendingDraft | PendingExpo
         if isinstance(reply, PendingExport):
             continue
         if isinstance(reply, PendingDraft) and reply.file_only:
-            out += _file(res, reply.questionnaire, reply.cadre, reply.document, reply.version)
+            out += _file(
+                res,
+                reply.questionnaire,
+                reply.cadre,
+                reply.document,
+                reply.version,
+                submit=reply.submit,
+            )
         elif isinstance(reply, PendingDraft):
             out = merged(out)
             last = out[-1] if out else None
@@ -159,6 +179,7 @@ def lay_out(res: Resources, replies: Sequence[Reply | PendingDraft | PendingExpo
                 version=reply.version,
                 missing=reply.missing,
                 lead=lead,
+                submit=reply.submit,
             )
         else:
             out.append(reply)
@@ -174,9 +195,11 @@ def delivery(
     version: int,
     missing: int,
     lead: str = "",
+    submit: int | None = None,
 ) -> list[Reply]:
-    """A header, the report as chat messages, and the .docx. The header (after `lead`, a
-    short text to be read first) opens the first message when the report's beginning fits."""
+    """A header, the report as chat messages, and the .docx (with a Submit button for the
+    interview `submit`). The header (after `lead`, a short text to be read first) opens
+    the first message when the report's beginning fits."""
     lang = questionnaire.language
     header = res.t(lang, "draft_header", report=questionnaire.name, version=version)
     if missing:
@@ -186,7 +209,7 @@ def delivery(
     chunks = to_chat_messages(document, lead=header)
     return [
         *(Reply(chunk) for chunk in chunks),
-        *_file(res, questionnaire, cadre, document, version),
+        *_file(res, questionnaire, cadre, document, version, submit=submit),
     ]
 
 
@@ -196,8 +219,11 @@ def _file(
     cadre: Cadre,
     document: ReportDocument,
     version: int,
+    *,
+    submit: int | None = None,
 ) -> list[Reply]:
-    """The .docx of a version, or a notice that it could not be made."""
+    """The .docx of a version (with a Submit button for the interview `submit`), or a
+    notice that it could not be made."""
     lang = questionnaire.language
     try:
         content = to_docx(document)
@@ -208,7 +234,11 @@ def _file(
         return [Reply(res.t(lang, "docx_failed"))]
     caption = res.messages.raw(lang, "draft_caption", report=questionnaire.name, version=version)
     filename = draft_filename(cadre, questionnaire, version)
-    return [Reply(document=Attachment(filename=filename, content=content, caption=caption))]
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if submit is not None:
+        buttons = ((Button(res.t(lang, "btn_submit"), Action(Act.SUBMIT, submit)),),)
+    attachment = Attachment(filename=filename, content=content, caption=caption)
+    return [Reply(buttons=buttons, document=attachment)]
 
 
 def body_of(document: ReportDocument) -> str:

@@ -210,7 +210,7 @@ def _findings(
                 q.language,
                 "review_line",
                 number=number,
-                label=_escaped(label) if label else "—",
+                label=_escaped(label) if label else res.t(q.language, "review_whole"),
                 message=_escaped(finding.message),
             )
         )
