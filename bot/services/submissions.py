@@ -18,6 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.render.diff import ChangeLabels, render_changes, section_changes
 from bot.render.document import BlockKind, ReportDocument
 from bot.render.docx import to_docx
+from bot.render.export import docx_filename
+from bot.render.messages import escape
 from bot.review.rules import Finding, review
 from bot.services import drafts, notify
 from bot.services.access import refused, submission_for_reader
@@ -210,8 +212,8 @@ def _findings(
                 q.language,
                 "review_line",
                 number=number,
-                label=_escaped(label) if label else res.t(q.language, "review_whole"),
-                message=_escaped(finding.message),
+                label=escape(label) if label else res.t(q.language, "review_whole"),
+                message=escape(finding.message),
             )
         )
         if finding.question_id and q.has(finding.question_id):
@@ -230,12 +232,6 @@ def _findings(
     cancel = Button(_t(res, cadre, "btn_submit_cancel"), Action(Act.SUBMIT_CANCEL, loaded.id))
     rows.append((anyway, cancel))
     return Reply("\n".join(lines), tuple(rows))
-
-
-def _escaped(text: str) -> str:
-    from bot.render.messages import escape
-
-    return escape(text)
 
 
 async def _freeze(
@@ -378,8 +374,6 @@ def characters(document: ReportDocument) -> int:
 
 def submitted_filename(name: str, report_name: str, period: str, number: int) -> str:
     """`<name>-<report>-<period>-v<n>.docx`, safe on every file system."""
-    from bot.render.export import docx_filename
-
     stem = docx_filename(name, report_name, period).removesuffix(".docx")
     return f"{stem}-v{number}.docx"
 

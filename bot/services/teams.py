@@ -43,8 +43,10 @@ def _t(res: Resources, cadre: Cadre, key: str, /, **params: str | int) -> str:
     return res.t(cadre.language, key, **params)
 
 
-def _button(res: Resources, cadre: Cadre, key: str, act: Act, target: int = 0, **kw: int) -> Button:
-    return Button(_t(res, cadre, key), Action(act, target, index=kw.get("index", -1)))
+def _button(
+    res: Resources, cadre: Cadre, key: str, act: Act, target: int = 0, *, index: int = -1
+) -> Button:
+    return Button(_t(res, cadre, key), Action(act, target, index=index))
 
 
 def _id(cadre: Cadre) -> int:
@@ -463,10 +465,8 @@ async def remove(
         session=session, team_id=team.id, cadre_id=member_id, how=LeftHow.REMOVED, now=now
     )
     notify.removed(session, res, to=person, team=team, by=cadre, now=now)
-    return [
-        *[Reply(_t(res, cadre, "removed", name=person.name, team=team.name))],
-        *await members(session, res, cadre, team, 0),
-    ]
+    done = Reply(_t(res, cadre, "removed", name=person.name, team=team.name))
+    return [done, *await members(session, res, cadre, team, 0)]
 
 
 # Renaming and deleting --------------------------------------------------------------------
