@@ -110,6 +110,8 @@ async def test_a_supervisor_who_blocked_the_bot_does_not_fail_the_submission(
     assert blocked.blocked_at is not None and submission.status == "submitted"
     await deputy.says("/team")
     assert "无法联系：李书记" in deputy.last_text
+    await deputy.presses("进度看板")
+    assert "无法联系：李书记" in deputy.last_text and "张伟 — 待审阅" in deputy.last_text
     await cadre.says("/history")
     assert "未能送达李书记" in cadre.last_text
     await tg.deliver()  # nothing more is tried for the blocked chat

@@ -72,6 +72,7 @@ class Board:
     report_type: str
     period: str
     rows: tuple[Row, ...]
+    unreachable_supervisors: tuple[str, ...] = ()  # blocked the bot: submissions miss them
 
     def count(self, standing: Standing) -> int:
         """How many members stand there."""
@@ -184,7 +185,19 @@ async def load_board(
         else:
             rows.append(Row(cadre_id, name, Standing.NOT_STARTED, unreachable=unreachable))
     rows.sort(key=lambda r: (_ORDER[r.standing], r.former, r.name, r.cadre_id))
-    return Board(team, report_type, period, tuple(rows))
+    blocked = (
+        await session.exec(
+            select(Cadre.name)
+            .join(Membership, col(Membership.cadre_id) == col(Cadre.id))
+            .where(
+                col(Membership.team_id) == team.id,
+                col(Membership.role) == Role.SUPERVISOR,
+                col(Membership.left_at).is_(None),
+                col(Cadre.blocked_at).is_not(None),
+            )
+        )
+    ).all()
+    return Board(team, report_type, period, tuple(rows), tuple(blocked))
 
 
 async def _interviews(
@@ -288,8 +301,12 @@ def board_message(
             returned=loaded.count(Standing.RETURNED),
             approved=loaded.count(Standing.APPROVED),
         ),
-        "",
     ]
+    if loaded.unreachable_supervisors:
+        separator = "、" if lang == "zh" else ", "
+        names = separator.join(loaded.unreachable_supervisors)
+        lines.append(res.t(lang, "team_unreachable", names=names))
+    lines.append("")
     if not loaded.rows:
         lines.append(res.t(lang, "board_empty"))
     shown = loaded.rows[page * PAGE : (page + 1) * PAGE]
