@@ -353,6 +353,7 @@ class Told:
     listed: list[str] = field(default_factory=list)  # names on digests' lines
     warnings: int = 0  # warning texts sent ahead of a single notification's document
     other: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # per message: "1", "digest N", "⚠", "?"
     all_told_at: float | None = None
 
     @property
@@ -366,15 +367,19 @@ def classify(told: Told, event: Event, digest: re.Pattern[str]) -> None:
     if event.method == "sendDocument" and event.text.startswith("📄"):
         # The caption's first line: "📄 <name> · <position> · <organisation>".
         told.singles.append(event.text.removeprefix("📄").split("·")[0].strip())
+        told.kinds.append("1")
     elif (match := digest.match(event.text)) is not None:
         told.digests.append(int(match.group(1)))
+        told.kinds.append(f"digest {match.group(1)}")
         for line in event.text.splitlines()[1:]:
             if line.startswith("• ") and "提交了" in line:
                 told.listed.append(line[2:].split("提交了")[0])
     elif event.text.startswith("⚠"):
         told.warnings += 1
+        told.kinds.append("⚠")
     else:
         told.other.append(f"{event.method}: {event.text[:50]!r}")
+        told.kinds.append("?")
 
 
 async def watch(
@@ -553,6 +558,7 @@ class Result:
     first_push: float
     idle_rss: float
     peak_rss: float
+    peaks: dict[str, float]  # VmHWM after each phase
     bot_cpu: float  # seconds, over the submissions
     pg_cpu: float | None
     driver_cpu: float
@@ -673,9 +679,11 @@ async def _drive(
     for event in supervisor.events[len(told.events) :]:
         classify(told, event, digest)
     say(f"supervisor told of {told.covered} in {len(told.events)} messages; the board")
+    peaks = {"submissions": rss_mb(bot.pid, "VmHWM")}
     board, counts = await board_presses(
         api, supervisor, seeded.team_id, arg, args.presses, args.think
     )
+    peaks["board"] = rss_mb(bot.pid, "VmHWM")
     say("the export")
     await asyncio.sleep(args.think)
     exported = await export_press(api, supervisor, arg)
@@ -687,6 +695,7 @@ async def _drive(
         first_push=min(m.pushed for m in members),
         idle_rss=idle,
         peak_rss=rss_mb(bot.pid, "VmHWM"),
+        peaks=peaks,
         bot_cpu=bot_cpu,
         pg_cpu=pg_cpu,
         driver_cpu=driver_cpu,
@@ -755,6 +764,8 @@ def report(args: argparse.Namespace, r: Result) -> None:
         f"/submit, in {len(told.events)} messages: {singles_sizes}, {digest_sizes}, "
         f"{told.warnings} warning texts ahead of a document"
         + (f", {len(told.other)} other: {told.other[:3]}" if told.other else "")
+        + "\n  timeline (s after the first /submit: 1 = single, ⚠ = its warnings): "
+        + _timeline(told, r.first_push)
         + f"\n  gap between two messages: min {min(gaps, default=float('nan')):.2f} s, "
         f"max {max(gaps, default=float('nan')):.2f} s; between notifications: min "
         f"{min(notification_gaps, default=float('nan')):.2f} s"
@@ -787,7 +798,9 @@ def report(args: argparse.Namespace, r: Result) -> None:
     )
     print(
         f"RSS: idle {r.idle_rss:.0f} MB, peak (VmHWM) {r.peak_rss:.0f} MB, "
-        f"growth {growth:.0f} MB\nbot: {r.stopped}"
+        f"growth {growth:.0f} MB (peak after "
+        + ", ".join(f"the {phase} {mb:.0f} MB" for phase, mb in r.peaks.items())
+        + f", the export {r.peak_rss:.0f} MB)\nbot: {r.stopped}"
     )
     checks: list[tuple[str, str, str, bool]] = [
         ("board, process, p50", f"{board_p50:.0f} ms", "<= 200 ms", board_p50 <= 200),
@@ -814,6 +827,15 @@ def report(args: argparse.Namespace, r: Result) -> None:
     for line in (problems if not args.verbose else lines)[:12]:
         print(f"  {line[:160]}")
     print(f"\ncommand: {shlex.join([sys.executable, *sys.argv])}")
+
+
+def _timeline(told: Told, origin: float) -> str:
+    marks = [
+        f"{e.time - origin:.1f} {kind}" for e, kind in zip(told.events, told.kinds, strict=True)
+    ]
+    if len(marks) > 8:
+        marks = [*marks[:4], f"… {len(marks) - 7} more …", *marks[-3:]]
+    return ", ".join(marks)
 
 
 def _second_of_pair(events: list[Event], i: int) -> bool:

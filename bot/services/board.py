@@ -18,7 +18,7 @@ from bot.interview.questionnaire import Questionnaire
 from bot.render.chat import to_chat_messages
 from bot.services.access import Reviewed, refused
 from bot.services.drafts import document_of
-from bot.services.replies import Act, Action, Button, Reply
+from bot.services.replies import Act, Action, Button, Reply, shortened
 from bot.services.resources import Resources, as_language
 from bot.services.reviews import version_reply
 from bot.services.submissions import board_arg, parse_board_arg
@@ -324,10 +324,11 @@ def board_message(
             marks += res.t(lang, "board_former")
         if row.unreachable:
             marks += res.t(lang, "board_unreachable")
-        lines.append(res.t(lang, "board_line", number=number, name=row.name, state=state) + marks)
+        name = shortened(row.name, 24)
+        lines.append(res.t(lang, "board_line", number=number, name=name, state=state) + marks)
         member_buttons.append(
             Button(
-                res.raw(lang, "btn_board_member", number=number, name=row.name[:12]),
+                res.raw(lang, "btn_board_member", number=number, name=shortened(row.name, 12)),
                 Action(Act.MEMBER, team_id, arg, row.cadre_id),
             )
         )

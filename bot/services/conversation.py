@@ -331,8 +331,10 @@ async def _press(
         return registration.ask_to_change(res, cadre, action.arg)
     if cadre.awaiting_field is not None:
         cadre.awaiting_field = None  # as with commands, another button ends a /profile change
-    # Likewise an owed comment or name: what the bot shows next is what the next text does.
-    cadre.awaiting_input = None
+    if cadre.awaiting_input is not None:
+        # Likewise an owed comment or name: what the bot shows next is what the next text
+        # does. (Only when set: every assignment is a column written on the hot path.)
+        cadre.awaiting_input = None
     if act in supervision.SUPERVISION_ACTS:
         replies = await supervision.press(session, res, cadre, action, now)
         if act in (Act.JOIN, Act.JOIN_NO) and await load(session, res, cadre) is None:

@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.render.chat import utf16_len
 from bot.render.messages import escape
-from bot.services.replies import Act, Action, Button
+from bot.services.replies import TEXT_BUDGET, Act, Action, Button, fit_lines
 from bot.services.resources import Resources, as_language
 from bot.store.models import Cadre, Role, Team
 from bot.store.outbox import enqueue
@@ -171,8 +172,14 @@ def submitted(
     if changes:
         parts.append(changes)
     if warnings:
-        lines = "\n".join(res.t(lang, "warning_line", message=w) for w in warnings)
-        parts.append(res.raw(lang, "notify_warnings", count=len(warnings), lines=lines))
+        # With the changes, within one message: what does not fit is counted.
+        room = max(TEXT_BUDGET - utf16_len(changes) - 200, 300)
+        listed = fit_lines(
+            [res.t(lang, "warning_line", message=w) for w in warnings],
+            res.template(lang, "list_more"),
+            limit=room,
+        )
+        parts.append(res.raw(lang, "notify_warnings", count=len(warnings), lines="\n".join(listed)))
     caption = res.t(
         lang,
         "notify_submitted",

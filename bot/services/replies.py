@@ -159,3 +159,32 @@ def merged(replies: Iterable[Reply], *, limit: int = TELEGRAM_LIMIT) -> list[Rep
         else:
             out.append(reply)
     return out
+
+
+# What a message built from lines may take: Telegram's limit, less room for its buttons'
+# neighbours (a header or a closing line added after the fit).
+TEXT_BUDGET = TELEGRAM_LIMIT - 300
+
+
+def fit_lines(
+    lines: Iterable[str], more: str, *, limit: int = TEXT_BUDGET, max_lines: int | None = None
+) -> list[str]:
+    """As many lines as fit in `limit` UTF-16 units (newlines counted) and `max_lines`; if
+    some are left out, `more` (with `{count}` for how many) closes the list instead."""
+    kept: list[str] = []
+    used = 0
+    pending = list(lines)
+    for number, line in enumerate(pending):
+        cost = utf16_len(line) + 1
+        if used + cost > limit or (max_lines is not None and number >= max_lines):
+            kept.append(more.format(count=len(pending) - number))
+            return kept
+        kept.append(line)
+        used += cost
+    return kept
+
+
+def shortened(text: str, width: int) -> str:
+    """The text on one line, cut to `width` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"

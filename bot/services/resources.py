@@ -32,6 +32,10 @@ class Resources:
         """A catalogue message in a language (user-text params escaped)."""
         return self.messages.text(as_language(language, self.default_language), key, **params)
 
+    def template(self, language: str, key: str, /) -> str:
+        """A catalogue message with its placeholders left in, for code that fills them."""
+        return self.messages.template(as_language(language, self.default_language), key)
+
     def raw(self, language: str, key: str, /, **params: str | int) -> str:
         """A catalogue message with params inserted as they are (HTML, or plain labels)."""
         return self.messages.raw(as_language(language, self.default_language), key, **params)

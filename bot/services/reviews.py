@@ -26,6 +26,9 @@ from bot.store.models import (
 from bot.store.teams import names
 
 AWAIT_COMMENT = "comment:"
+# A comment is sent to the author inside one message (with the report's name and what to
+# do next), and Telegram takes 4,096 characters.
+COMMENT_LIMIT = 3000
 
 
 def _t(res: Resources, cadre: Cadre, key: str, /, **params: str | int) -> str:
@@ -261,14 +264,18 @@ async def comment(
     if reviewed is None:
         cadre.awaiting_input = None
         return [refused(res, cadre.language)]
-    cleaned = clean_text(raw, limit=res.answer_limit)
+    cleaned = clean_text(raw, limit=COMMENT_LIMIT)
     if isinstance(cleaned, Rejected):
         cadre.awaiting_input = f"{AWAIT_COMMENT}{version_id}"
         if cleaned.reason is Rejection.EMPTY:
             key_text = _t(res, cadre, "comment_empty")
         else:
             key_text = _t(
-                res, cadre, "too_long", length=f"{cleaned.length:,}", limit=f"{res.answer_limit:,}"
+                res,
+                cadre,
+                "comment_too_long",
+                length=f"{cleaned.length:,}",
+                limit=f"{COMMENT_LIMIT:,}",
             )
         return [
             Reply(

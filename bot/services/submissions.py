@@ -24,7 +24,7 @@ from bot.review.rules import Finding, review
 from bot.services import drafts, notify
 from bot.services.access import refused, submission_for_reader
 from bot.services.loading import Loaded
-from bot.services.replies import Act, Action, Button, Reply
+from bot.services.replies import Act, Action, Button, Reply, fit_lines, shortened
 from bot.services.resources import Resources, as_language
 from bot.store import teams as team_store
 from bot.store.models import (
@@ -41,6 +41,8 @@ from bot.store.outbox import undelivered_versions
 from bot.store.queries import latest_draft
 
 HISTORY_LIMIT = 10  # submissions shown by /history, newest first
+MAX_FINDINGS_SHOWN = 20  # each with its button; the rest are counted
+COMMENT_SHOWN = 200  # characters of a comment in a history line
 
 
 def board_arg(report_type: str, period: str) -> str:
@@ -58,6 +60,11 @@ def parse_board_arg(arg: str) -> tuple[str, str] | None:
 
 def _t(res: Resources, cadre: Cadre, key: str, /, **params: str | int) -> str:
     return res.t(cadre.language, key, **params)
+
+
+def _more(res: Resources, cadre: Cadre) -> str:
+    """ "…and {count} more", for a list cut to fit a message."""
+    return res.template(cadre.language, "list_more")
 
 
 def _id(row: Cadre | Team | Submission | SubmissionVersion) -> int:
@@ -199,8 +206,8 @@ def _findings(
 ) -> Reply:
     """What a reviewer would return the report for, each with a button to fix its answer."""
     q = loaded.questionnaire
-    lines = [_t(res, cadre, "review_header", count=len(findings), team=team.name)]
-    rows: list[tuple[Button, ...]] = []
+    lines: list[str] = []
+    fixes: list[tuple[int, Button]] = []  # (finding number, its Fix button)
     for number, finding in enumerate(findings, start=1):
         label = (
             q.question(finding.question_id).label
@@ -221,10 +228,16 @@ def _findings(
                 action = Action(Act.EDIT_ENTRY, loaded.id, finding.question_id, finding.entry)
             else:
                 action = Action(Act.EDIT_QUESTION, loaded.id, finding.question_id)
-            rows.append(
-                (Button(res.raw(q.language, "btn_fix", number=number, label=label), action),)
-            )
-    lines.append(_t(res, cadre, "review_footer"))
+            label_text = res.raw(q.language, "btn_fix", number=number, label=label)
+            fixes.append((number, Button(label_text, action)))
+    shown = fit_lines(lines, _more(res, cadre), max_lines=MAX_FINDINGS_SHOWN)
+    listed = len(shown) if len(shown) == len(lines) else len(shown) - 1
+    rows: list[tuple[Button, ...]] = [(b,) for number, b in fixes if number <= listed]
+    lines = [
+        _t(res, cadre, "review_header", count=len(findings), team=team.name),
+        *shown,
+        _t(res, cadre, "review_footer"),
+    ]
     anyway = Button(
         _t(res, cadre, "btn_submit_anyway"),
         Action(Act.SUBMIT_ANYWAY, loaded.id, index=_id(team), revision=loaded.interview.revision),
@@ -428,7 +441,7 @@ async def history(session: AsyncSession, res: Resources, cadre: Cadre) -> list[R
     if await team_store.teams_of(session=session, cadre_id=_id(cadre), role=Role.SUPERVISOR):
         parts.append(_t(res, cadre, "history_supervisor_hint"))
         buttons.append((Button(_t(res, cadre, "btn_teams"), Action(Act.TEAMS)),))
-    return [Reply("\n\n".join(parts), tuple(buttons))]
+    return [Reply("\n\n".join(fit_lines(parts, _more(res, cadre))), tuple(buttons))]
 
 
 async def history_of(
@@ -441,7 +454,8 @@ async def history_of(
     if found is None:
         return [refused(res, cadre.language)]
     submission, team = found
-    return [Reply(await _story(session, res, cadre, submission, team))]
+    story = await _story(session, res, cadre, submission, team)
+    return [Reply("\n".join(fit_lines(story.split("\n"), _more(res, cadre))))]
 
 
 async def _story(
@@ -524,7 +538,7 @@ async def _story(
                 when=_when(res, decision.decided_at),
                 version=decision.version,
                 by=who,
-                comment=decision.comment,
+                comment=shortened(decision.comment, COMMENT_SHOWN),
             )
         events.append((decision.version, 1, line))
     lines += [line for _, _, line in sorted(events)]

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.interview.input import Rejected, clean_text
 from bot.services import notify
 from bot.services.access import refused, supervised_team
-from bot.services.replies import Act, Action, Button, Reply
+from bot.services.replies import Act, Action, Button, Reply, shortened
 from bot.services.resources import Resources
 from bot.store import teams as store
 from bot.store.models import Cadre, Invite, LeftHow, Role, Submission, Team
@@ -23,6 +23,11 @@ TEAM_NAME_LIMIT = 64
 PAGE = 20  # members listed per message
 # 12 random bytes: 96 bits, 16 characters of [A-Za-z0-9_-], within Telegram's 64.
 INVITE_BYTES = 12
+
+# Names shown in lists are cut (a name may have 200 characters): a message must stay within
+# Telegram's 4,096.
+NAME_WIDTH = 24
+NAMES_WIDTH = 300
 
 AWAIT_TEAM_NAME = "team_name"
 AWAIT_RENAME = "rename:"
@@ -149,7 +154,8 @@ async def overview(session: AsyncSession, res: Resources, cadre: Cadre) -> list[
 
 def _names(res: Resources, cadre: Cadre, people: Sequence[Cadre]) -> str:
     separator = "、" if cadre.language == "zh" else ", "
-    return separator.join(p.name for p in people) or _t(res, cadre, "nobody")
+    names = separator.join(shortened(p.name, NAME_WIDTH) for p in people)
+    return shortened(names, NAMES_WIDTH) if names else _t(res, cadre, "nobody")
 
 
 async def home(session: AsyncSession, res: Resources, cadre: Cadre, team: Team) -> list[Reply]:
@@ -402,9 +408,9 @@ async def members(
                 cadre,
                 "members_line",
                 number=number,
-                name=person.name,
-                position=person.position,
-                organisation=person.organisation,
+                name=shortened(person.name, NAME_WIDTH),
+                position=shortened(person.position, NAME_WIDTH),
+                organisation=shortened(person.organisation, NAME_WIDTH),
             )
         )
         rows.append(

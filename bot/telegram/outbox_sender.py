@@ -27,7 +27,15 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.services.notify import button_payload, buttons_from
-from bot.services.replies import Act, Action, Attachment, Button, Reply
+from bot.services.replies import (
+    TEXT_BUDGET,
+    Act,
+    Action,
+    Attachment,
+    Button,
+    Reply,
+    fit_lines,
+)
 from bot.services.resources import as_language
 from bot.store import outbox as store
 from bot.store.models import Outbox, SubmissionVersion
@@ -145,9 +153,9 @@ class OutboxSender:
         res = self.deps.res
         lang = as_language(language, res.default_language)
         lines = [res.t(lang, "digest_header", count=len(rows))]
-        lines += [f"• {row.payload.get('summary', '')}" for row in rows[:DIGEST_LINES]]
-        if len(rows) > DIGEST_LINES:
-            lines.append(res.t(lang, "digest_more", count=len(rows) - DIGEST_LINES))
+        listed = [f"• {row.payload.get('summary', '')}" for row in rows]
+        more = res.template(lang, "digest_more")
+        lines += fit_lines(listed, more, limit=TEXT_BUDGET - 200, max_lines=DIGEST_LINES)
         boards: dict[tuple[int, str], str] = {}
         opens: list[Button] = []
         for row in rows:
