@@ -11,7 +11,28 @@ from tests.utils.teams import completes_annual_report, joins, submits, superviso
 from tests.utils.telegram import FakeTelegram
 
 LONG_NAME = "欧阳" * 100  # 200 characters, the longest a name may be
-AREAS = ["教育", "卫生", "交通", "水利", "农业", "林业", "环保", "文化", "旅游", "体育", "民政", "就业", "住房", "消防", "应急", "统计", "审计", "信访", "档案", "保密"]
+AREAS = [
+    "教育",
+    "卫生",
+    "交通",
+    "水利",
+    "农业",
+    "林业",
+    "环保",
+    "文化",
+    "旅游",
+    "体育",
+    "民政",
+    "就业",
+    "住房",
+    "消防",
+    "应急",
+    "统计",
+    "审计",
+    "信访",
+    "档案",
+    "保密",
+]
 
 
 def no_refusals(api: FakeBotApi) -> None:
