@@ -32,7 +32,7 @@ the lean fake Bot API over HTTP on 127.0.0.1 (bench/fake_api_server.py, in this 
 
 Targets: board <= 200 ms; export <= 10 s; peak RSS <= idle RSS + 150 MB.
 
-    .venv/bin/python bench/team.py             # SQLite, 1,000 members over 60 s, ~3 min
+    .venv/bin/python bench/team.py             # SQLite, 1,000 members over 60 s, ~2 min
     .venv/bin/python bench/team.py --database postgresql+asyncpg://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/team.py --quick     # 100 members over 10 s, under a minute
 """
@@ -565,11 +565,12 @@ class Result:
     board: list[float]
     board_counts: str
     exported: Exported
-    board_in_process: float
-    export_in_process: float
-    stored: Stored
-    stopped: str
-    log: str
+    # Filled in once the bot has stopped:
+    board_in_process: float = float("nan")
+    export_in_process: float = float("nan")
+    stored: Stored = field(default_factory=lambda: Stored(0, 0, 0, 0, 0, 0))
+    stopped: str = ""
+    log: str = ""
 
 
 async def run(args: argparse.Namespace) -> Result:
@@ -609,6 +610,9 @@ async def run(args: argparse.Namespace) -> Result:
             stopped = ""
             try:
                 result = await _drive(args, api, bot, seeded, url, arg, digest, error_text)
+            except BaseException:
+                say(f"the run failed; the end of the bot's log:\n{bot.tail(30)}")
+                raise
             finally:
                 began = time.perf_counter()
                 await bot.stop()
@@ -702,11 +706,6 @@ async def _drive(
         board=board,
         board_counts=counts,
         exported=exported,
-        board_in_process=float("nan"),
-        export_in_process=float("nan"),
-        stored=Stored(0, 0, 0, 0, 0, 0),
-        stopped="",
-        log="",
     )
 
 

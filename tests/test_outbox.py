@@ -211,3 +211,38 @@ async def test_delivered_messages_are_forgotten_after_thirty_days_given_up_ones_
     async with db.session() as session:
         assert await forget_delivered(session=session, before=clock() - timedelta(days=30)) == 2
     assert [(row.kind, row.error) for row in await outbox_rows(db)] == [("decided", "blocked")]
+
+
+async def test_a_chat_held_back_by_telegram_holds_back_no_other_chat(
+    tg: FakeTelegram, settings: Settings, api: FakeBotApi, clock: FakeClock
+) -> None:
+    first_boss, second_boss = tg.user(1), tg.user(2)
+    first = await supervisor_with_team(first_boss, "甲组")
+    second = await supervisor_with_team(second_boss, "乙组", name="孙书记")
+    members = [tg.user(3), tg.user(4), tg.user(5)]
+    for member, code, name in zip(
+        members, (first, second, second), ("张伟", "王芳", "赵强"), strict=True
+    ):
+        await member.registers(name=name)
+        await joins(member, code)
+    await tg.deliver()  # the joins: out of the way
+    for member in members:
+        await completes_annual_report(member)
+        await submits(member)
+    api.clear()
+    # The sender of a bot with its rate limiter, as shipped (the interviews above ran
+    # without one, only to be quick).
+    async with FakeTelegram.running(settings, api, clock, rate_limit=True) as limited:
+        sender = OutboxSender(limited.app.bot, limited.deps, per_chat_seconds=0.0)
+        stop, owner = asyncio.Event(), asyncio.Event()
+        owner.set()
+        api.flood_sends(1, retry_after=3, chat_id=1)  # the first supervisor's chat waits 3 s
+        running = asyncio.create_task(sender.run(stop, owner))
+        try:
+            # The second supervisor gets both reports while the first one's chat waits.
+            await api.wait_for_async(lambda api: len(api.documents(2)) == 2, timeout=2.5)
+            assert api.documents(1) == []
+            await api.wait_for_async(lambda api: len(api.documents(1)) == 1, timeout=6)
+        finally:
+            stop.set()
+            await running

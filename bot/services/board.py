@@ -152,7 +152,9 @@ async def load_board(
         ).all()
     }
     interviews = await _interviews(session, team.id, report_type, period)
-    done = await _sections_done(session, res, report_type, interviews)
+    # Progress is shown only for members who have not submitted: count only theirs.
+    writing = {cadre: found for cadre, found in interviews.items() if cadre not in submissions}
+    done = await _sections_done(session, res, report_type, writing)
     rows: list[Row] = []
     for cadre_id, name, blocked_at, left_at in people:
         assert cadre_id is not None

@@ -51,7 +51,7 @@ DIGEST_OVER = 5  # more waiting for one person than this: one digest
 DIGEST_LINES = 30
 DIGEST_OPEN_BUTTONS = 10
 PER_CHAT_SECONDS = 1.0
-PARALLEL = 8  # chats sent to at the same moment (the limiter keeps the overall rate)
+PARALLEL = 16  # chats sent to at the same moment (the limiter keeps the overall rate)
 IDLE_SECONDS = 1.0  # how often to look for rows that became due without a wake-up
 _MAX_BACKOFF = timedelta(minutes=10)
 
@@ -66,6 +66,8 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._next_at: dict[int, float] = {}  # chat -> loop time it may get its next message
         self._limit = asyncio.Semaphore(PARALLEL)
+        self._in_hand: set[int] = set()  # chats with a send under way
+        self._sending: set[asyncio.Task[int]] = set()
 
     def wake(self) -> None:
         """Something may have been written to the outbox: look now."""
@@ -79,7 +81,7 @@ class OutboxSender:
                 await _first(stop.wait(), owner.wait())
                 continue
             try:
-                await self.send_due()
+                await self.send_due(wait=False)
                 backoff = 1.0
                 await self._pause(stop)
             except Exception:
@@ -87,6 +89,9 @@ class OutboxSender:
                 log.exception("the outbox could not be read; retrying in %.0f s", backoff)
                 await _first(stop.wait(), asyncio.sleep(backoff))
                 backoff = min(backoff * 2, 60.0)
+        # Let the sends in hand finish: a message cut off now would only be sent again.
+        if self._sending:
+            await asyncio.wait(set(self._sending))
 
     async def _pause(self, stop: asyncio.Event) -> None:
         """Until a wake-up, a chat's next turn, or the idle interval."""
@@ -96,9 +101,11 @@ class OutboxSender:
         self._wake.clear()
         await _first(stop.wait(), self._wake.wait(), asyncio.sleep(max(delay, 0.01)))
 
-    async def send_due(self) -> int:
-        """One pass: for every chat whose turn it is, its next message (or a digest of all
-        it has waiting). Returns how many rows were settled."""
+    async def send_due(self, *, wait: bool = True) -> int:
+        """One pass: for every chat whose turn it is and that has no send in hand, its next
+        message (or a digest of all it has waiting), each chat's send a task of its own, so
+        that one chat held back (a 429, the limiter) holds back nobody else. With `wait`,
+        the sends started are awaited, and the return says how many rows they settled."""
         now = self.deps.clock()
         async with self.deps.db.session() as session:
             rows = await store.due(session=session, now=now, limit=BATCH)
@@ -112,11 +119,33 @@ class OutboxSender:
         if blocked:
             await self._give_up(blocked, now)
         loop = asyncio.get_running_loop()
-        ready = [chat for chat in by_chat if self._next_at.get(chat, 0.0) <= loop.time()]
+        ready = [
+            chat
+            for chat in by_chat
+            if self._next_at.get(chat, 0.0) <= loop.time() and chat not in self._in_hand
+        ]
         for chat in [c for c, t in self._next_at.items() if t <= loop.time()]:
             del self._next_at[chat]  # forget chats whose turn has come (memory stays flat)
-        settled = await asyncio.gather(*(self._send_chat(chat, by_chat[chat]) for chat in ready))
-        return sum(settled) + len(blocked)
+        started = [self._start(chat, by_chat[chat]) for chat in ready]
+        if not wait:
+            return len(blocked)
+        return sum(await asyncio.gather(*started)) + len(blocked)
+
+    def _start(self, chat_id: int, waiting: list[tuple[Outbox, str]]) -> asyncio.Task[int]:
+        """Send to one chat in a task of its own; its rows are not read again until done."""
+        self._in_hand.add(chat_id)
+        task = asyncio.create_task(self._send_chat(chat_id, waiting), name=f"outbox {chat_id}")
+        self._sending.add(task)
+
+        def done(finished: asyncio.Task[int]) -> None:
+            self._sending.discard(finished)
+            self._in_hand.discard(chat_id)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("sending to %s failed", chat_id, exc_info=finished.exception())
+            self._wake.set()  # the chat's next message may go once its second is up
+
+        task.add_done_callback(done)
+        return task
 
     async def _send_chat(self, chat_id: int, waiting: list[tuple[Outbox, str]]) -> int:
         async with self._limit:

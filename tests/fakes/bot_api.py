@@ -441,6 +441,7 @@ class FakeBotApi:
         self._failing_sends = 0
         self._flooded_sends = 0
         self._flood_seconds = 0
+        self._flooded_chat: int | str | None = None
         self._attempted_sends = 0
         self._blocked_sends = 0
         self._abandoned_sends = 0
@@ -520,7 +521,11 @@ class FakeBotApi:
             if name in HELD_METHODS and self._failing_sends:
                 self._failing_sends -= 1
                 return self._record(name, params, files, ApiError(502, "Bad Gateway"))
-            if name in HELD_METHODS and self._flooded_sends:
+            if (
+                name in HELD_METHODS
+                and self._flooded_sends
+                and self._flooded_chat in (None, _chat_key(params.get("chat_id")))
+            ):
                 self._flooded_sends -= 1
                 seconds = self._flood_seconds
                 flood = ApiError(
@@ -758,12 +763,13 @@ class FakeBotApi:
         with self._cond:
             self._sends_held = True
 
-    def flood_sends(self, count: int, *, retry_after: int) -> None:
-        """The next `count` sends and edits get 429 Too Many Requests, asking the bot to
-        wait `retry_after` seconds."""
+    def flood_sends(self, count: int, *, retry_after: int, chat_id: int | None = None) -> None:
+        """The next `count` sends and edits (to `chat_id`, or any chat) get 429 Too Many
+        Requests, asking the bot to wait `retry_after` seconds."""
         with self._cond:
             self._flooded_sends = count
             self._flood_seconds = retry_after
+            self._flooded_chat = chat_id
 
     def fail_sends(self, count: int) -> None:
         """The next `count` sends and edits get 502 Bad Gateway, as when Telegram is down."""

@@ -98,6 +98,7 @@ class FakeTelegram:
         *,
         allow_errors: bool = False,
         read_timeout: float = 5.0,
+        rate_limit: bool = False,
     ) -> AsyncIterator[FakeTelegram]:
         """Build, initialise and prepare the application; fail the test if a handler raised."""
         app = build_application(
@@ -105,7 +106,7 @@ class FakeTelegram:
             request=FakeRequest(api, read_timeout=read_timeout),
             get_updates_request=FakeRequest(api),
             clock=clock,
-            rate_limit=False,
+            rate_limit=rate_limit,
         )
         telegram = cls(app, api, clock)
 
