@@ -191,7 +191,7 @@ class World:
 
     team: int
     other_team: int
-    member: int  # the member's person id
+    member: int  # the member's membership of the team (what member buttons name)
     interview: int
     revision: int
     submission: int
@@ -266,11 +266,18 @@ async def build_world(tg: FakeTelegram, db: Database) -> World:
                 select(Invite).where(Invite.team_id == teams["甲组"], Invite.role == "member")
             )
         ).one()
+        membership = (
+            await session.exec(
+                select(Membership).where(
+                    Membership.team_id == teams["甲组"], Membership.cadre_id == person.id
+                )
+            )
+        ).one()
     assert None not in (person.id, interview.id, submission.id, version.id, invite.id)
     return World(
         team=teams["甲组"] or 0,
         other_team=teams["乙组"] or 0,
-        member=person.id or 0,
+        member=membership.id or 0,
         interview=interview.id or 0,
         revision=interview.revision,
         submission=submission.id or 0,

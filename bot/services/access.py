@@ -77,11 +77,14 @@ async def _version(
 async def version_for_supervisor(
     *, session: AsyncSession, cadre_id: int, version_id: int
 ) -> Reviewed | None:
-    """A submitted version, if the person currently supervises the team it went to."""
+    """A submitted version, if the person currently supervises the team it went to and did
+    not write it (a member made supervisor does not decide on their own report)."""
     found = await _version(session, version_id)
     if found is None:
         return None
     version, submission, team = found
+    if submission.cadre_id == cadre_id:
+        return None
     assert team.id is not None
     if await supervised_team(session=session, cadre_id=cadre_id, team_id=team.id) is None:
         return None
@@ -98,10 +101,10 @@ async def version_for_reader(
         return None
     version, submission, team = found
     assert team.id is not None
+    if submission.cadre_id == cadre_id:
+        return Reviewed(version, submission, team), False  # the author reads, never decides
     if await supervised_team(session=session, cadre_id=cadre_id, team_id=team.id) is not None:
         return Reviewed(version, submission, team), True
-    if submission.cadre_id == cadre_id:
-        return Reviewed(version, submission, team), False
     return None
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import and_
+from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -62,6 +63,7 @@ class Row:
     version: int = 0
     former: bool = False
     unreachable: bool = False
+    membership_id: int = 0  # what the member's button names
 
 
 @dataclass(frozen=True)
@@ -132,12 +134,13 @@ async def load_board(
 ) -> Board:
     """Every current member, and every former one with a submission, with their standing."""
     assert team.id is not None
+    columns = (Cadre.id, Cadre.name, Cadre.blocked_at, Membership.left_at, Membership.id)
     people = (
         await session.exec(
-            select(Cadre.id, Cadre.name, Cadre.blocked_at, Membership.left_at)
+            select_columns(*(col(c) for c in columns))  # five: past sqlmodel's typed select
             .join(Membership, col(Membership.cadre_id) == col(Cadre.id))
             .where(col(Membership.team_id) == team.id, col(Membership.role) == Role.MEMBER)
-        )
+        )  # type: ignore[call-overload]
     ).all()
     submissions = {
         s.cadre_id: s
@@ -156,8 +159,8 @@ async def load_board(
     writing = {cadre: found for cadre, found in interviews.items() if cadre not in submissions}
     done = await _sections_done(session, res, report_type, writing)
     rows: list[Row] = []
-    for cadre_id, name, blocked_at, left_at in people:
-        assert cadre_id is not None
+    for cadre_id, name, blocked_at, left_at, membership_id in people:
+        assert cadre_id is not None and membership_id is not None
         submission = submissions.get(cadre_id)
         former = left_at is not None
         if former and submission is None:
@@ -172,6 +175,7 @@ async def load_board(
                     version=submission.version,
                     former=former,
                     unreachable=unreachable,
+                    membership_id=membership_id,
                 )
             )
         elif cadre_id in interviews:
@@ -182,10 +186,19 @@ async def load_board(
                     Standing.IN_PROGRESS,
                     sections_done=done.get(cadre_id, 0),
                     unreachable=unreachable,
+                    membership_id=membership_id,
                 )
             )
         else:
-            rows.append(Row(cadre_id, name, Standing.NOT_STARTED, unreachable=unreachable))
+            rows.append(
+                Row(
+                    cadre_id,
+                    name,
+                    Standing.NOT_STARTED,
+                    unreachable=unreachable,
+                    membership_id=membership_id,
+                )
+            )
     rows.sort(key=lambda r: (_ORDER[r.standing], r.former, r.name, r.cadre_id))
     blocked = (
         await session.exec(
@@ -306,7 +319,9 @@ def board_message(
     ]
     if loaded.unreachable_supervisors:
         separator = "、" if lang == "zh" else ", "
-        names = separator.join(loaded.unreachable_supervisors)
+        names = shortened(
+            separator.join(shortened(n, 24) for n in loaded.unreachable_supervisors), 300
+        )
         lines.append(res.t(lang, "team_unreachable", names=names))
     lines.append("")
     if not loaded.rows:
@@ -331,7 +346,7 @@ def board_message(
         member_buttons.append(
             Button(
                 res.raw(lang, "btn_board_member", number=number, name=shortened(row.name, 12)),
-                Action(Act.MEMBER, team_id, arg, row.cadre_id),
+                Action(Act.MEMBER, team_id, arg, row.membership_id),
             )
         )
     if pages > 1:
@@ -362,24 +377,19 @@ async def member(
     """A member's latest submitted version of the board's report: the text and the .docx
     as sent. Someone who never belonged to the team is refused like a missing target."""
     parsed = parse_board_arg(arg)
-    row = (
-        await session.exec(
-            select(Membership).where(
-                col(Membership.team_id) == team.id,
-                col(Membership.cadre_id) == member_id,
-                col(Membership.role) == Role.MEMBER,
-            )
-        )
-    ).first()
-    person = await session.get(Cadre, member_id) if row is not None else None
-    if parsed is None or person is None or row is None:
+    # The button names the membership (its ids are never reused), current or former.
+    row = await session.get(Membership, member_id)
+    if row is None or row.team_id != team.id or row.role != Role.MEMBER:
+        return [refused(res, cadre.language)]
+    person = await session.get(Cadre, row.cadre_id)
+    if parsed is None or person is None:
         return [refused(res, cadre.language)]
     report_type, period = parsed
     submission = (
         await session.exec(
             select(Submission).where(
                 col(Submission.team_id) == team.id,
-                col(Submission.cadre_id) == member_id,
+                col(Submission.cadre_id) == row.cadre_id,
                 col(Submission.report_type) == report_type,
                 col(Submission.period) == period,
             )

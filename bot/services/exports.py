@@ -99,6 +99,7 @@ async def build(
             ).all()
             if decided_at is not None
         }
+    listed = {row.cadre_id for row in board.rows}
     local_now = now.astimezone(res.zone).replace(tzinfo=None)
     stem = docx_filename(pending.team_name, report_name, pending.period).removesuffix(".docx")
     details: dict[int, tuple[datetime, int, int]] = {}  # submitted at, characters, warnings
@@ -111,6 +112,8 @@ async def build(
                 page = await _versions(session, pending, after)
             for submission_id, cadre_id, name, docx, submitted_at, characters, warnings in page:
                 after = submission_id
+                if cadre_id not in listed:
+                    continue  # not on the board (a member since made supervisor): not here
                 details[cadre_id] = (submitted_at, characters, len(warnings or []))
                 filename = docx_filename(name, report_name, pending.period)
                 try:

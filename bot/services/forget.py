@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -89,6 +89,14 @@ async def forget(session: AsyncSession, res: Resources, cadre: Cadre, now: datet
     # Children first: SQLite enforces the foreign keys, and the order keeps both databases
     # from depending on cascades.
     await session.exec(delete(Outbox).where(col(Outbox.recipient_id) == person))
+    # Messages about them that others have had (or could not get) go too; those still
+    # waiting are delivered first (a decision its author must hear of), then pruned.
+    await session.exec(
+        delete(Outbox).where(
+            col(Outbox.about_id) == person,
+            or_(col(Outbox.sent_at).is_not(None), col(Outbox.failed_at).is_not(None)),
+        )
+    )
     await session.exec(delete(Submission).where(col(Submission.cadre_id) == person))
     await session.exec(delete(Membership).where(col(Membership.cadre_id) == person))
     interviews = select(Interview.id).where(col(Interview.cadre_id) == person)

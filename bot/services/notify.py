@@ -22,10 +22,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.render.chat import utf16_len
 from bot.render.messages import escape
-from bot.services.replies import TEXT_BUDGET, Act, Action, Button, fit_lines
+from bot.services.replies import TEXT_BUDGET, Act, Action, Button, fit_lines, shortened
 from bot.services.resources import Resources, as_language
 from bot.store.models import Cadre, Role, Team
 from bot.store.outbox import enqueue
+
+CAPTION_FIELD = 80  # characters of a name, post or organisation in a document's caption
 
 
 def button_payload(rows: Sequence[Sequence[Button]]) -> list[list[dict[str, Any]]]:
@@ -76,12 +78,18 @@ def _simple(
     kind: str,
     key: str,
     now: datetime,
+    about: Cadre | None,
     **params: str | int,
 ) -> None:
     assert to.id is not None
     text = res.t(_lang(res, to), key, **params)
     enqueue(
-        session, recipient_id=to.id, kind=kind, payload={"text": text, "summary": text}, now=now
+        session,
+        recipient_id=to.id,
+        kind=kind,
+        payload={"text": text, "summary": text},
+        now=now,
+        about_id=about.id if about is not None else None,
     )
 
 
@@ -104,6 +112,7 @@ def joined(
         "joined",
         key,
         now,
+        who,
         name=who.name,
         position=who.position,
         organisation=who.organisation,
@@ -115,28 +124,29 @@ def left(
     session: AsyncSession, res: Resources, *, to: Cadre, who: Cadre, team: Team, now: datetime
 ) -> None:
     """A supervisor is told that someone left their team."""
-    _simple(session, res, to, "left", "notify_left", now, name=who.name, team=team.name)
+    _simple(session, res, to, "left", "notify_left", now, who, name=who.name, team=team.name)
 
 
 def forgotten(
     session: AsyncSession, res: Resources, *, to: Cadre, who: Cadre, team: Team, now: datetime
 ) -> None:
     """A supervisor is told that a member deleted their data (and so left)."""
-    _simple(session, res, to, "left", "notify_forgotten", now, name=who.name, team=team.name)
+    # About nobody: it is what tells the supervisor, and goes with the other delivered rows.
+    _simple(session, res, to, "left", "notify_forgotten", now, None, name=who.name, team=team.name)
 
 
 def removed(
     session: AsyncSession, res: Resources, *, to: Cadre, team: Team, by: Cadre, now: datetime
 ) -> None:
     """A member is told they were removed from a team."""
-    _simple(session, res, to, "removed", "notify_removed", now, team=team.name, by=by.name)
+    _simple(session, res, to, "removed", "notify_removed", now, by, team=team.name, by=by.name)
 
 
 def promoted(
     session: AsyncSession, res: Resources, *, to: Cadre, team: Team, by: Cadre, now: datetime
 ) -> None:
     """A member is told they now supervise a team."""
-    _simple(session, res, to, "promoted", "notify_promoted", now, team=team.name, by=by.name)
+    _simple(session, res, to, "promoted", "notify_promoted", now, by, team=team.name, by=by.name)
 
 
 def team_deleted(
@@ -144,7 +154,7 @@ def team_deleted(
 ) -> None:
     """Everyone in a team is told it was deleted."""
     _simple(
-        session, res, to, "team_deleted", "notify_team_deleted", now, team=team.name, by=by.name
+        session, res, to, "team_deleted", "notify_team_deleted", now, by, team=team.name, by=by.name
     )
 
 
@@ -162,6 +172,7 @@ def submitted(
     board_arg: str,
     changes: str,
     warnings: Sequence[str],
+    others: bool,
     now: datetime,
 ) -> None:
     """A supervisor receives a submitted version: who, what, the .docx, Approve / Return;
@@ -183,9 +194,10 @@ def submitted(
     caption = res.t(
         lang,
         "notify_submitted",
-        name=author.name,
-        position=author.position,
-        organisation=author.organisation,
+        # A caption holds 1,024 characters: each field cut short enough to fit.
+        name=shortened(author.name, CAPTION_FIELD),
+        position=shortened(author.position, CAPTION_FIELD),
+        organisation=shortened(author.organisation, CAPTION_FIELD),
         report=report_name,
         period=period,
         version=number,
@@ -216,13 +228,19 @@ def submitted(
         "board": {
             "team": team.id,
             "arg": board_arg,
+            # A button's label is plain text, not HTML: nothing to escape.
             "label": res.raw(
-                lang, "btn_board_of", team=escape(team.name), report=report_name, period=period
+                lang, "btn_board_of", team=team.name, report=report_name, period=period
             ),
         },
         "unreachable": {
             "recipient": author.id,
-            "text": res.t(author_lang, "notify_unreachable", name=to.name, team=team.name),
+            "text": res.t(
+                author_lang,
+                "notify_unreachable" if others else "notify_unreachable_only",
+                name=to.name,
+                team=team.name,
+            ),
         },
     }
     if parts:
@@ -234,6 +252,7 @@ def submitted(
         payload=payload,
         now=now,
         version_id=version_id,
+        about_id=author.id,
     )
 
 
@@ -277,4 +296,4 @@ def decided(
             ),
         )
     payload = {"text": text, "buttons": button_payload(buttons), "summary": text}
-    enqueue(session, recipient_id=to.id, kind="decided", payload=payload, now=now)
+    enqueue(session, recipient_id=to.id, kind="decided", payload=payload, now=now, about_id=by.id)

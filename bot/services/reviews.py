@@ -11,9 +11,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.interview.input import Rejected, Rejection, clean_text
+from bot.render.chat import utf16_len
 from bot.services import notify
 from bot.services.access import Reviewed, refused, version_for_reader, version_for_supervisor
-from bot.services.replies import Act, Action, Attachment, Button, Reply
+from bot.services.notify import CAPTION_FIELD
+from bot.services.replies import Act, Action, Attachment, Button, Reply, shortened
 from bot.services.resources import Resources, as_language
 from bot.store.models import (
     Cadre,
@@ -63,9 +65,9 @@ async def version_reply(
     caption = res.t(
         lang,
         "notify_submitted",
-        name=author.name if author else "",
-        position=author.position if author else "",
-        organisation=author.organisation if author else "",
+        name=shortened(author.name, CAPTION_FIELD) if author else "",
+        position=shortened(author.position, CAPTION_FIELD) if author else "",
+        organisation=shortened(author.organisation, CAPTION_FIELD) if author else "",
         report=report_name,
         period=submission.period,
         version=version.number,
@@ -265,6 +267,9 @@ async def comment(
         cadre.awaiting_input = None
         return [refused(res, cadre.language)]
     cleaned = clean_text(raw, limit=COMMENT_LIMIT)
+    if not isinstance(cleaned, Rejected) and utf16_len(cleaned) > COMMENT_LIMIT:
+        # Telegram counts UTF-16 units: an emoji is two.
+        cleaned = Rejected(Rejection.TOO_LONG, utf16_len(cleaned))
     if isinstance(cleaned, Rejected):
         cadre.awaiting_input = f"{AWAIT_COMMENT}{version_id}"
         if cleaned.reason is Rejection.EMPTY:

@@ -345,6 +345,7 @@ async def _freeze(
             board_arg=board_arg(interview.report_type, interview.period),
             changes=changes,
             warnings=[f.message for f in findings],
+            others=len(supervisors) > 1,
             now=now,
         )
     separator = "、" if cadre.language == "zh" else ", "

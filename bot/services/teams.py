@@ -17,7 +17,7 @@ from bot.services.access import refused, supervised_team
 from bot.services.replies import Act, Action, Button, Reply, shortened
 from bot.services.resources import Resources
 from bot.store import teams as store
-from bot.store.models import Cadre, Invite, LeftHow, Role, Submission, Team
+from bot.store.models import Cadre, Invite, LeftHow, Membership, Role, Submission, Team
 
 TEAM_NAME_LIMIT = 64
 PAGE = 20  # members listed per message
@@ -362,12 +362,23 @@ async def confirm_join(
         and (current.role == Role.SUPERVISOR or invite.role == Role.MEMBER)
     ):
         return [Reply(_t(res, cadre, "join_already", team=team.name))]
+    if (
+        current is not None
+        and current.left_how == LeftHow.REMOVED
+        and current.left_at is not None
+        and invite.created_at <= current.left_at
+    ):
+        # Removed by a supervisor: the link they had then does not bring them back; one
+        # made since (the supervisor's choice) does.
+        return [Reply(_t(res, cadre, "join_removed", team=team.name))]
+    if invite.role == Role.SUPERVISOR and not await store.use_invite(
+        session=session, invite_id=invite_id, cadre_id=_id(cadre), now=now
+    ):
+        # Someone else used this one-use link at the same moment.
+        return [Reply(_t(res, cadre, "invite_invalid"))]
     await store.join(
         session=session, team_id=team.id, cadre_id=_id(cadre), role=Role(invite.role), now=now
     )
-    if invite.role == Role.SUPERVISOR:
-        invite.used_by, invite.used_at = _id(cadre), now
-        session.add(invite)
     for supervisor, _ in await store.people_of(
         session=session, team_id=team.id, role=Role.SUPERVISOR
     ):
@@ -401,7 +412,7 @@ async def members(
     shown = people[page * PAGE : (page + 1) * PAGE]
     lines = [_t(res, cadre, "members_header", team=team.name, count=len(people))]
     rows: list[tuple[Button, ...]] = []
-    for number, (person, _) in enumerate(shown, start=page * PAGE + 1):
+    for number, (person, membership) in enumerate(shown, start=page * PAGE + 1):
         lines.append(
             _t(
                 res,
@@ -417,7 +428,7 @@ async def members(
             (
                 Button(
                     res.raw(cadre.language, "btn_remove_member", number=number, name=person.name),
-                    Action(Act.REMOVE, team.id, index=person.id or 0),
+                    Action(Act.REMOVE, team.id, index=membership.id or 0),
                 ),
             )
         )
@@ -437,12 +448,15 @@ def _pager(
     return tuple(row)
 
 
-async def _current_member(session: AsyncSession, team: Team, cadre_id: int) -> Cadre | None:
-    assert team.id is not None
-    row = await store.membership(session=session, team_id=team.id, cadre_id=cadre_id)
-    if row is None or row.left_at is not None or row.role != Role.MEMBER:
+async def _current_member(session: AsyncSession, team: Team, membership_id: int) -> Cadre | None:
+    """The member a button names by membership (membership ids are never reused, so an old
+    button cannot name someone else), if they are still a member of this team."""
+    row = await session.get(Membership, membership_id)
+    if row is None or row.team_id != team.id or row.left_at is not None:
         return None
-    return await session.get(Cadre, cadre_id)
+    if row.role != Role.MEMBER:
+        return None
+    return await session.get(Cadre, row.cadre_id)
 
 
 async def ask_remove(
@@ -464,11 +478,11 @@ async def remove(
 ) -> list[Reply]:
     """End a member's membership; they are told."""
     person = await _current_member(session, team, member_id)
-    if person is None:
+    if person is None or person.id is None:
         return [refused(res, cadre.language)]
     assert team.id is not None
     await store.end_membership(
-        session=session, team_id=team.id, cadre_id=member_id, how=LeftHow.REMOVED, now=now
+        session=session, team_id=team.id, cadre_id=person.id, how=LeftHow.REMOVED, now=now
     )
     notify.removed(session, res, to=person, team=team, by=cadre, now=now)
     done = Reply(_t(res, cadre, "removed", name=person.name, team=team.name))
@@ -593,6 +607,8 @@ async def sole_supervisor_replies(
     replies: list[Reply] = []
     for team in teams:
         assert team.id is not None
+        # Locked, so that two supervisors leaving at once cannot both see the other stay.
+        await store.lock_team(session=session, team_id=team.id)
         if await store.count_people(session=session, team_id=team.id, role=Role.SUPERVISOR) > 1:
             continue
         people = await store.people_of(session=session, team_id=team.id, role=Role.MEMBER)
@@ -600,10 +616,10 @@ async def sole_supervisor_replies(
             (
                 Button(
                     res.raw(cadre.language, "btn_successor", name=person.name),
-                    Action(Act.SUCCESSOR, team.id, index=person.id or 0),
+                    Action(Act.SUCCESSOR, team.id, index=membership.id or 0),
                 ),
             )
-            for person, _ in people[:PAGE]
+            for person, membership in people[:PAGE]
         ]
         rows.append(
             (
@@ -623,11 +639,11 @@ async def name_successor(
 ) -> list[Reply]:
     """Make a current member a supervisor of the team; they are told."""
     person = await _current_member(session, team, member_id)
-    if person is None:
+    if person is None or person.id is None:
         return [refused(res, cadre.language)]
     assert team.id is not None
     await store.join(
-        session=session, team_id=team.id, cadre_id=member_id, role=Role.SUPERVISOR, now=now
+        session=session, team_id=team.id, cadre_id=person.id, role=Role.SUPERVISOR, now=now
     )
     notify.promoted(session, res, to=person, team=team, by=cadre, now=now)
     return [Reply(_t(res, cadre, "successor_named", name=person.name, team=team.name))]

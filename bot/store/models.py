@@ -196,8 +196,15 @@ class LeftHow(StrEnum):
     REMOVED = "removed"
 
 
+# Ids that buttons and marks carry must never name another row later: SQLite hands a
+# deleted highest id out again unless the table is AUTOINCREMENT (PostgreSQL never does).
+_NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
 class Team(SQLModel, table=True):
     """A group of cadres who submit reports to the team's supervisors."""
+
+    __table_args__ = (_NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str
@@ -210,7 +217,7 @@ class Membership(SQLModel, table=True):
     """A person in a team, as supervisor or member; kept after they leave (`left_at`), so
     their submissions stay with the team as those of a former member."""
 
-    __table_args__ = (UniqueConstraint("team_id", "cadre_id"),)
+    __table_args__ = (UniqueConstraint("team_id", "cadre_id"), _NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
@@ -224,6 +231,8 @@ class Membership(SQLModel, table=True):
 class Invite(SQLModel, table=True):
     """An invite code of a team: a member invite (used by many until rotated or deleted),
     or a co-supervisor invite (one use)."""
+
+    __table_args__ = (_NEVER_REUSED,)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
@@ -251,6 +260,7 @@ class Submission(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "cadre_id", "report_type", "period"),
         Index("ix_submission_team_type_period", "team_id", "report_type", "period"),
+        _NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -271,7 +281,7 @@ class SubmissionVersion(SQLModel, table=True):
     """A submitted version, frozen: the report's blocks and the .docx bytes as sent."""
 
     __tablename__ = "submission_version"
-    __table_args__ = (UniqueConstraint("submission_id", "number"),)
+    __table_args__ = (UniqueConstraint("submission_id", "number"), _NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
     submission_id: int = Field(foreign_key="submission.id", ondelete="CASCADE", index=True)
@@ -302,7 +312,7 @@ class ReviewDecision(SQLModel, table=True):
     version: the first decision wins."""
 
     __tablename__ = "review_decision"
-    __table_args__ = (UniqueConstraint("submission_id", "version"),)
+    __table_args__ = (UniqueConstraint("submission_id", "version"), _NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
     submission_id: int = Field(foreign_key="submission.id", ondelete="CASCADE", index=True)
@@ -341,10 +351,16 @@ class Outbox(SQLModel, table=True):
             sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
             postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
         ),
+        _NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
     recipient_id: int = Field(foreign_key="cadre.id", ondelete="CASCADE", index=True)
+    # Whom the message is about (a member who joined, the supervisor who decided): their
+    # /forget_me removes it once it has been delivered or given up.
+    about_id: int | None = Field(
+        default=None, foreign_key="cadre.id", ondelete="SET NULL", index=True
+    )
     kind: str
     # The submitted version it is about (its .docx is attached), if any.
     version_id: int | None = Field(

@@ -22,10 +22,13 @@ def enqueue(
     payload: dict[str, Any],
     now: datetime,
     version_id: int | None = None,
+    about_id: int | None = None,
 ) -> Outbox:
-    """Add a message to the caller's transaction; it goes out only if that commits."""
+    """Add a message to the caller's transaction; it goes out only if that commits.
+    `about_id`: the person it is about, whose /forget_me removes it once settled."""
     row = Outbox(
         recipient_id=recipient_id,
+        about_id=about_id,
         kind=kind,
         payload=payload,
         version_id=version_id,
@@ -115,3 +118,12 @@ async def forget_delivered(*, session: AsyncSession, before: datetime) -> int:
     await session.exec(delete(CommentPrompt).where(col(CommentPrompt.created_at) < before))
     await session.commit()
     return int(result.rowcount)
+
+
+async def strip_text(*, session: AsyncSession, ids: Sequence[int]) -> None:
+    """The text before a row's document went out: a later try sends only the document."""
+    for row in (await session.exec(select(Outbox).where(col(Outbox.id).in_(list(ids))))).all():
+        if "text" in row.payload:
+            row.payload = {k: v for k, v in row.payload.items() if k != "text"}
+            session.add(row)
+    await session.commit()

@@ -33,7 +33,11 @@ from bot.store.models import (
 # more than running it on SQLite (decision 43).
 
 _CADRE = select(Cadre).where(col(Cadre.telegram_user_id) == bindparam("telegram_user_id"))
-_CADRE_LOCKED = _CADRE.with_for_update()
+# FOR NO KEY UPDATE: it serialises a person's own updates as FOR UPDATE does, but leaves
+# alone the key-share locks other transactions take when they insert a row that refers to
+# this person (a notification to them): with FOR UPDATE, two people each notifying the
+# other deadlocked on PostgreSQL.
+_CADRE_LOCKED = _CADRE.with_for_update(key_share=True)
 
 _CURRENT_INTERVIEW = (
     select(Interview)
@@ -69,7 +73,7 @@ _CADRE_WITH_INTERVIEW = (
     .where(_CADRE_TABLE.c.telegram_user_id == bindparam("telegram_user_id"))
     .order_by(_INTERVIEW.c.id.desc())
     .limit(1)
-    .with_for_update(of=_CADRE_TABLE)
+    .with_for_update(of=_CADRE_TABLE, key_share=True)
 )
 # The SET clause is made of the parameters given: only the changed columns are written.
 _UPDATE_CADRE = update(_CADRE_TABLE).where(_CADRE_TABLE.c.id == bindparam("of_row"))

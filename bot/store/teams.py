@@ -166,3 +166,26 @@ async def names(*, session: AsyncSession, cadre_ids: Sequence[int]) -> dict[int,
     statement = select(Cadre.id, Cadre.name).where(col(Cadre.id).in_(list(cadre_ids)))
     rows = (await session.exec(statement)).all()
     return {cadre_id: name for cadre_id, name in rows if cadre_id is not None}
+
+
+async def use_invite(
+    *, session: AsyncSession, invite_id: int, cadre_id: int, now: datetime
+) -> bool:
+    """Spend a one-use invite: a conditional update, so that of two people using it at the
+    same moment only one gets it. False if it was already used or revoked."""
+    result = await session.exec(
+        update(Invite)
+        .where(
+            col(Invite.id) == invite_id,
+            col(Invite.used_at).is_(None),
+            col(Invite.revoked_at).is_(None),
+        )
+        .values(used_by=cadre_id, used_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def lock_team(*, session: AsyncSession, team_id: int) -> None:
+    """Hold the team's row until the transaction ends (PostgreSQL; SQLite's writers are
+    one at a time already), for decisions about its supervisors."""
+    await session.exec(select(Team.id).where(col(Team.id) == team_id).with_for_update())

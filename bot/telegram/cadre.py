@@ -98,9 +98,15 @@ async def _export(bot: Bot, deps: Deps, chat_id: int, pending: PendingExport) ->
                 bot, deps, chat_id, [Reply(deps.res.t(pending.language, "export_failed"))]
             )
             return
-        await send_replies(
-            bot, deps, chat_id, exports.file_replies(files, deps.res, pending.language)
-        )
+        try:
+            await send_replies(
+                bot, deps, chat_id, exports.file_replies(files, deps.res, pending.language)
+            )
+        except TelegramError:
+            log.exception("the export of team %s could not be sent", pending.team_id)
+            failed = [Reply(deps.res.t(pending.language, "export_failed"))]
+            with contextlib.suppress(TelegramError):
+                await send_replies(bot, deps, chat_id, failed)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

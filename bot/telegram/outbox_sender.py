@@ -54,6 +54,7 @@ PER_CHAT_SECONDS = 1.0
 PARALLEL = 16  # chats sent to at the same moment (the limiter keeps the overall rate)
 IDLE_SECONDS = 1.0  # how often to look for rows that became due without a wake-up
 _MAX_BACKOFF = timedelta(minutes=10)
+_TIMED_OUT = "timed out"
 
 
 class OutboxSender:
@@ -206,41 +207,51 @@ class OutboxSender:
         """Send, then settle the rows by what Telegram said."""
         ids = [row.id for row in rows if row.id is not None]
         now = self.deps.clock()
+        sent = 0
         try:
             for reply in replies:
                 await send_one(self.bot, chat_id, reply, rate_limit_args=Priority.BACKGROUND)
+                sent += 1
         except Forbidden:
             log.info("chat %s blocked the bot: %d messages given up", chat_id, len(ids))
             await self._unreachable(chat_id, rows, now)
             return len(ids)
-        except RetryAfter as exc:
-            await self._settle(
-                store.postpone, ids, until=now + timedelta(seconds=retry_seconds(exc)), error="429"
-            )
-            return 0
-        except TimedOut:
-            # It may have gone out: once more, then no more (a duplicate is worse than a
-            # message we are not sure about).
-            if max(row.attempts for row in rows) >= 1:
-                await self._settle(
-                    store.mark_failed, ids, now=now, error="uncertain: timed out twice"
-                )
-                return len(ids)
-            await self._settle(
-                store.postpone, ids, until=now + timedelta(seconds=5), error="timed out"
-            )
-            return 0
         except BadRequest as exc:
+            # Refused for good (it will be refused again): given up, and whoever expected it
+            # to arrive is told.
             log.warning("Telegram refused a message to %s: %s", chat_id, exc)
-            await self._settle(store.mark_failed, ids, now=now, error=f"refused: {exc}")
+            await self._give_up(rows, now, error=f"refused: {exc}")
             return len(ids)
-        except NetworkError as exc:  # 5xx and connection faults
-            attempts = max(row.attempts for row in rows)
-            delay = min(timedelta(seconds=2 ** min(attempts, 10)), _MAX_BACKOFF)
-            await self._settle(store.postpone, ids, until=now + delay, error=f"network: {exc}")
-            return 0
+        except (RetryAfter, TimedOut, NetworkError) as exc:
+            if sent:
+                # A text before the document went out: the next try sends the rest only.
+                await self._settle(store.strip_text, ids)
+            return await self._retry(rows, ids, exc, now)
         await self._settle(store.mark_sent, ids, now=now)
         return len(ids)
+
+    async def _retry(
+        self, rows: list[Outbox], ids: list[int], exc: Exception, now: datetime
+    ) -> int:
+        """Telegram or the network was briefly away: the rows come round again later."""
+        if isinstance(exc, RetryAfter):
+            until = now + timedelta(seconds=retry_seconds(exc))
+            await self._settle(store.postpone, ids, until=until, error="429")
+            return 0
+        if isinstance(exc, TimedOut):
+            # It may have gone out: once more, then no more (a duplicate is worse than a
+            # message we are not sure about). Earlier 429s and 5xx do not count.
+            if any((row.error or "").startswith(_TIMED_OUT) for row in rows):
+                # Perhaps delivered: nobody is told it was not.
+                await self._give_up(rows, now, error="uncertain: timed out twice", tell=False)
+                return len(ids)
+            until = now + timedelta(seconds=5)
+            await self._settle(store.postpone, ids, until=until, error=_TIMED_OUT)
+            return 0
+        attempts = max(row.attempts for row in rows)  # 5xx and connection faults
+        delay = min(timedelta(seconds=2 ** min(attempts, 10)), _MAX_BACKOFF)
+        await self._settle(store.postpone, ids, until=now + delay, error=f"network: {exc}")
+        return 0
 
     async def _settle(self, write: Any, ids: list[int], **params: Any) -> None:
         """Record an outcome; a failure here is logged, and the rows come round again."""
@@ -260,19 +271,25 @@ class OutboxSender:
             log.exception("could not record that chat %s blocked the bot", chat_id)
         await self._give_up(rows, now)
 
-    async def _give_up(self, rows: list[Outbox], now: datetime) -> None:
+    async def _give_up(
+        self, rows: list[Outbox], now: datetime, *, error: str = "blocked", tell: bool = True
+    ) -> None:
         try:
             async with self.deps.db.session() as session:
-                await _give_up(session, rows, now)
+                await _give_up(session, rows, now, error, tell=tell)
         except Exception:
-            log.exception("could not give up outbox rows to a chat that blocked the bot")
+            log.exception("could not record outbox rows given up")
 
 
-async def _give_up(session: AsyncSession, rows: list[Outbox], now: datetime) -> None:
+async def _give_up(
+    session: AsyncSession, rows: list[Outbox], now: datetime, error: str, *, tell: bool
+) -> None:
+    """Mark the rows given up, and tell whoever each one's payload names as waiting for it
+    (the author of a submission) that it did not arrive."""
     ids = [row.id for row in rows if row.id is not None]
     for row in rows:
         notice = row.payload.get("unreachable")
-        if isinstance(notice, dict):
+        if tell and isinstance(notice, dict):
             store.enqueue(
                 session,
                 recipient_id=int(notice["recipient"]),
@@ -285,7 +302,7 @@ async def _give_up(session: AsyncSession, rows: list[Outbox], now: datetime) -> 
                 now=now,
             )
     await session.flush()
-    await store.mark_failed(session=session, ids=ids, now=now, error="blocked")
+    await store.mark_failed(session=session, ids=ids, now=now, error=error)
 
 
 async def _first(*waits: Any) -> None:

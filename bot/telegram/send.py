@@ -8,6 +8,7 @@ share of the ~30 a second Telegram allows the bot.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -21,6 +22,8 @@ from bot.telegram.deps import Deps
 
 log = logging.getLogger(__name__)
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+UPLOAD_WRITE_TIMEOUT = 300.0  # seconds: 45 MB at about 1.2 Mbit/s
+UPLOAD_READ_TIMEOUT = 60.0
 
 
 def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
@@ -93,7 +96,11 @@ async def _send(
         # A large file (an export part) is read only now, one at a time.
         content = attachment.path.read_bytes() if attachment.path else attachment.content
         limited = botapi.rate_limit_args_for(bot, rate_limit_args)
-        extra = {} if limited is None else {"rate_limit_args": limited}  # ExtBot's only
+        extra: dict[str, Any] = {} if limited is None else {"rate_limit_args": limited}
+        if attachment.path is not None:
+            # A large file (an export part, up to 45 MB) needs longer than a message to go
+            # up, and Telegram longer to answer.
+            extra |= {"write_timeout": UPLOAD_WRITE_TIMEOUT, "read_timeout": UPLOAD_READ_TIMEOUT}
         message = await bot.send_document(
             chat_id,
             document=content,

@@ -439,6 +439,8 @@ class FakeBotApi:
         self._sends_held = False
         self._queries_expired = False
         self._failing_sends = 0
+        self._failing_method: str | None = None
+        self._failing_status = 502
         self._flooded_sends = 0
         self._flood_seconds = 0
         self._flooded_chat: int | str | None = None
@@ -518,9 +520,18 @@ class FakeBotApi:
                 return self._record(method, params, files, ApiError(404, "Not Found"))
             if name == "getUpdates" and not block and self._would_wait(params):
                 raise WouldBlock(name)
-            if name in HELD_METHODS and self._failing_sends:
+            if (
+                name in HELD_METHODS
+                and self._failing_sends
+                and self._failing_method in (None, name)
+            ):
                 self._failing_sends -= 1
-                return self._record(name, params, files, ApiError(502, "Bad Gateway"))
+                failure = (
+                    ApiError(502, "Bad Gateway")
+                    if self._failing_status == 502
+                    else bad_request("wrong parameters of the message")
+                )
+                return self._record(name, params, files, failure)
             if (
                 name in HELD_METHODS
                 and self._flooded_sends
@@ -771,10 +782,13 @@ class FakeBotApi:
             self._flood_seconds = retry_after
             self._flooded_chat = chat_id
 
-    def fail_sends(self, count: int) -> None:
-        """The next `count` sends and edits get 502 Bad Gateway, as when Telegram is down."""
+    def fail_sends(self, count: int, *, method: str | None = None, status: int = 502) -> None:
+        """The next `count` sends and edits (of `method`, or any) fail: 502 Bad Gateway, as
+        when Telegram is down, or (status 400) refused as a bad request."""
         with self._cond:
             self._failing_sends = count
+            self._failing_method = method
+            self._failing_status = status
 
     def expire_callback_queries(self) -> None:
         """From now on answerCallbackQuery is refused, as Telegram refuses one answered

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["created_by"], ["cadre.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "invite",
@@ -44,6 +45,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["team_id"], ["team.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["used_by"], ["cadre.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("invite", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_invite_code"), ["code"], unique=True)
@@ -62,6 +64,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["team_id"], ["team.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("team_id", "cadre_id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("membership", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_membership_cadre_id"), ["cadre_id"], unique=False)
@@ -86,6 +89,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["team_id"], ["team.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("team_id", "cadre_id", "report_type", "period"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("submission", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_submission_cadre_id"), ["cadre_id"], unique=False)
@@ -106,6 +110,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["submission_id"], ["submission.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("submission_id", "version"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("review_decision", schema=None) as batch_op:
         batch_op.create_index(
@@ -130,6 +135,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["submission_id"], ["submission.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("submission_id", "number"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("submission_version", schema=None) as batch_op:
         batch_op.create_index(
@@ -149,6 +155,7 @@ def upgrade() -> None:
         "outbox",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("recipient_id", sa.Integer(), nullable=False),
+        sa.Column("about_id", sa.Integer(), nullable=True),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("version_id", sa.Integer(), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),
@@ -159,8 +166,10 @@ def upgrade() -> None:
         sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.ForeignKeyConstraint(["recipient_id"], ["cadre.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["about_id"], ["cadre.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["version_id"], ["submission_version.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(
@@ -171,6 +180,7 @@ def upgrade() -> None:
             postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
         )
         batch_op.create_index(batch_op.f("ix_outbox_recipient_id"), ["recipient_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_about_id"), ["about_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_version_id"), ["version_id"], unique=False)
 
     with op.batch_alter_table("cadre", schema=None) as batch_op:
@@ -192,6 +202,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_version_id"))
+        batch_op.drop_index(batch_op.f("ix_outbox_about_id"))
         batch_op.drop_index(batch_op.f("ix_outbox_recipient_id"))
         batch_op.drop_index(
             "ix_outbox_due",
