@@ -21,19 +21,11 @@ from tests.utils.teams import (
     completes_annual_report,
     invite_code,
     joins,
+    member_who_submits,
     submits,
     supervisor_with_team,
 )
-from tests.utils.telegram import FakeTelegram, FakeUser
-
-
-async def member_who_submits(tg: FakeTelegram, user_id: int, code: str, name: str) -> FakeUser:
-    cadre = tg.user(user_id)
-    await cadre.registers(name=name)
-    await joins(cadre, code)
-    await completes_annual_report(cadre)
-    await submits(cadre)
-    return cadre
+from tests.utils.telegram import FakeTelegram
 
 
 async def outbox_rows(db: Database) -> list[Outbox]:

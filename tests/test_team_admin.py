@@ -19,10 +19,9 @@ from bot.store.models import (
     Team,
 )
 from tests.utils.teams import (
-    completes_annual_report,
     invite_code,
     joins,
-    submits,
+    member_who_submits,
     supervisor_with_team,
 )
 from tests.utils.telegram import FakeTelegram
@@ -37,12 +36,9 @@ async def memberships(db: Database) -> list[tuple[int, int, str, bool]]:
 async def test_a_supervisor_lists_and_removes_a_member_who_is_told(
     tg: FakeTelegram, db: Database
 ) -> None:
-    boss, cadre = tg.user(1), tg.user(2)
+    boss = tg.user(1)
     code = await supervisor_with_team(boss)
-    await cadre.registers()
-    await joins(cadre, code)
-    await completes_annual_report(cadre)
-    await submits(cadre)
+    cadre = await member_who_submits(tg, 2, code)
     await boss.says("/team")
     await boss.presses("成员")
     assert "1. 张伟 · 副局长 · 市教育局" in boss.last_text
@@ -99,12 +95,9 @@ async def test_rename_takes_the_next_text_and_any_command_cancels_it(
 async def test_deleting_a_team_says_what_happens_and_keeps_members_drafts(
     tg: FakeTelegram, db: Database
 ) -> None:
-    boss, cadre = tg.user(1), tg.user(2)
+    boss = tg.user(1)
     code = await supervisor_with_team(boss)
-    await cadre.registers()
-    await joins(cadre, code)
-    await completes_annual_report(cadre)
-    await submits(cadre)
+    cadre = await member_who_submits(tg, 2, code)
     await boss.says("/team")
     await boss.presses("删除团队")
     assert "1 名成员" in boss.last_text and "1 份报告" in boss.last_text
@@ -159,12 +152,9 @@ async def test_a_sole_supervisor_names_a_successor_before_stepping_down(
 async def test_forget_me_deletes_the_person_and_their_submissions(
     tg: FakeTelegram, db: Database
 ) -> None:
-    boss, cadre = tg.user(1), tg.user(2)
+    boss = tg.user(1)
     code = await supervisor_with_team(boss)
-    await cadre.registers()
-    await joins(cadre, code)
-    await completes_annual_report(cadre)
-    await submits(cadre)
+    cadre = await member_who_submits(tg, 2, code)
     await tg.deliver()
     await boss.presses("退回")
     await boss.says("请补充。")

@@ -9,27 +9,18 @@ import asyncio
 from sqlmodel import col, select
 
 from bot.store.db import Database
-from bot.store.models import Membership, Outbox, ReviewDecision, Submission
+from bot.store.models import Membership, Outbox, ReviewDecision, Submission, SubmissionVersion
 from tests.fakes.bot_api import FakeBotApi
 from tests.utils import updates
 from tests.utils.clock import FakeClock
 from tests.utils.teams import (
-    completes_annual_report,
     invite_code,
     joins,
+    member_who_submits,
     submits,
     supervisor_with_team,
 )
-from tests.utils.telegram import FakeTelegram, FakeUser
-
-
-async def member_who_submits(tg: FakeTelegram, user_id: int, code: str, name: str) -> FakeUser:
-    cadre = tg.user(user_id)
-    await cadre.registers(name=name)
-    await joins(cadre, code)
-    await completes_annual_report(cadre)
-    await submits(cadre)
-    return cadre
+from tests.utils.telegram import FakeTelegram
 
 
 async def test_an_old_button_never_acts_on_a_later_report_that_took_its_place(
@@ -75,8 +66,6 @@ async def test_a_member_made_supervisor_does_not_decide_on_their_own_report(
 
 
 async def _version_id(db: Database) -> int:
-    from bot.store.models import SubmissionVersion
-
     async with db.session() as session:
         version = (await session.exec(select(SubmissionVersion))).one()
     assert version.id is not None

@@ -47,20 +47,6 @@ async def supervised_team(*, session: AsyncSession, cadre_id: int, team_id: int)
     return (await session.exec(statement)).first()
 
 
-async def member_team(*, session: AsyncSession, cadre_id: int, team_id: int) -> Team | None:
-    """The team, if the person currently belongs to it in any role."""
-    statement = (
-        select(Team)
-        .join(Membership, col(Membership.team_id) == col(Team.id))
-        .where(
-            col(Team.id) == team_id,
-            col(Membership.cadre_id) == cadre_id,
-            col(Membership.left_at).is_(None),
-        )
-    )
-    return (await session.exec(statement)).first()
-
-
 async def _version(
     session: AsyncSession, version_id: int
 ) -> tuple[SubmissionVersion, Submission, Team] | None:

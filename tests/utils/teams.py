@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.utils.journeys import questionnaire, script
-from tests.utils.telegram import FakeUser
+from tests.utils.telegram import FakeTelegram, FakeUser
 
 _LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 
@@ -55,3 +55,15 @@ async def submits(user: FakeUser) -> list[str]:
     if any("仍然提交" in label for label in user.labels()):
         shown += await user.presses("仍然提交")
     return shown
+
+
+async def member_who_submits(
+    tg: FakeTelegram, user_id: int, code: str, name: str = "张伟"
+) -> FakeUser:
+    """A person who registers, joins with `code`, writes the annual report and submits it."""
+    cadre = tg.user(user_id)
+    await cadre.registers(name=name)
+    await joins(cadre, code)
+    await completes_annual_report(cadre)
+    await submits(cadre)
+    return cadre
