@@ -238,3 +238,26 @@ async def test_a_chat_held_back_by_telegram_holds_back_no_other_chat(
         finally:
             stop.set()
             await running
+
+
+async def test_the_running_sender_comes_back_for_a_postponed_message_by_itself(
+    tg: FakeTelegram, api: FakeBotApi, clock: FakeClock
+) -> None:
+    boss = tg.user(1)
+    code = await supervisor_with_team(boss)
+    cadre = tg.user(2)
+    await cadre.registers()
+    await joins(cadre, code)
+    sender = OutboxSender(tg.app.bot, tg.deps, per_chat_seconds=0.0)
+    stop, owner = asyncio.Event(), asyncio.Event()
+    owner.set()
+    api.fail_sends(1)
+    running = asyncio.create_task(sender.run(stop, owner))
+    try:
+        await api.wait_for_async(lambda api: any(c.status == 502 for c in api.calls), timeout=3)
+        await asyncio.sleep(0.5)  # the sender has recorded the fault and gone quiet
+        clock.advance(seconds=3)  # past the backoff: nothing wakes the sender but its timer
+        await api.wait_for_async(lambda api: any("已加入" in t for t in api.texts(1)), timeout=5)
+    finally:
+        stop.set()
+        await running

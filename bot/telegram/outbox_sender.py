@@ -52,7 +52,9 @@ DIGEST_LINES = 30
 DIGEST_OPEN_BUTTONS = 10
 PER_CHAT_SECONDS = 1.0
 PARALLEL = 16  # chats sent to at the same moment (the limiter keeps the overall rate)
-IDLE_SECONDS = 1.0  # how often to look for rows that became due without a wake-up
+# How often to look without a reason to: every row is written by this process's handlers
+# (which wake the sender) or postponed by the sender itself (which knows when).
+IDLE_SECONDS = 30.0
 _MAX_BACKOFF = timedelta(minutes=10)
 _TIMED_OUT = "timed out"
 
@@ -68,6 +70,7 @@ class OutboxSender:
         self._next_at: dict[int, float] = {}  # chat -> loop time it may get its next message
         self._limit = asyncio.Semaphore(PARALLEL)
         self._in_hand: set[int] = set()  # chats with a send under way
+        self._postponed_to: datetime | None = None  # the earliest row put off to later
         self._sending: set[asyncio.Task[int]] = set()
 
     def wake(self) -> None:
@@ -82,6 +85,8 @@ class OutboxSender:
                 await _first(stop.wait(), owner.wait())
                 continue
             try:
+                # Cleared before the pass: a wake-up during it makes the next pass at once.
+                self._wake.clear()
                 await self.send_due(wait=False)
                 backoff = 1.0
                 await self._pause(stop)
@@ -95,11 +100,13 @@ class OutboxSender:
             await asyncio.wait(set(self._sending))
 
     async def _pause(self, stop: asyncio.Event) -> None:
-        """Until a wake-up, a chat's next turn, or the idle interval."""
+        """Until a wake-up, a chat's next turn, a postponed row's time, or the idle
+        interval."""
         loop = asyncio.get_running_loop()
         waits = [t - loop.time() for t in self._next_at.values() if t > loop.time()]
+        if self._postponed_to is not None:
+            waits.append((self._postponed_to - self.deps.clock()).total_seconds())
         delay = min([IDLE_SECONDS, *waits])
-        self._wake.clear()
         await _first(stop.wait(), self._wake.wait(), asyncio.sleep(max(delay, 0.01)))
 
     async def send_due(self, *, wait: bool = True) -> int:
@@ -108,6 +115,8 @@ class OutboxSender:
         that one chat held back (a 429, the limiter) holds back nobody else. With `wait`,
         the sends started are awaited, and the return says how many rows they settled."""
         now = self.deps.clock()
+        if self._postponed_to is not None and self._postponed_to <= now:
+            self._postponed_to = None  # this pass reads those rows (put off again: set again)
         async with self.deps.db.session() as session:
             rows = await store.due(session=session, now=now, limit=BATCH)
         by_chat: dict[int, list[tuple[Outbox, str]]] = defaultdict(list)
@@ -255,6 +264,11 @@ class OutboxSender:
 
     async def _settle(self, write: Any, ids: list[int], **params: Any) -> None:
         """Record an outcome; a failure here is logged, and the rows come round again."""
+        until = params.get("until")
+        if isinstance(until, datetime) and (
+            self._postponed_to is None or until < self._postponed_to
+        ):
+            self._postponed_to = until
         try:
             async with self.deps.db.session() as session:
                 await write(session=session, ids=ids, **params)
