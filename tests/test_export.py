@@ -21,14 +21,22 @@ from hypothesis import strategies as st
 from bot.render.export import (
     MAX_FILENAME_BYTES,
     EntryTooLargeError,
+    UniqueNames,
     ZipParts,
     docx_filename,
     safe_filename,
     summary_xlsx,
-    unique_names,
 )
 
 NOW = datetime(2026, 12, 20, 9, 30)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Each name in order, as the zip writer would give it."""
+    unique = UniqueNames()
+    return [unique(name) for name in names]
+
+
 UTF8_FLAG = 0x800  # general-purpose bit 11: the name is UTF-8
 HYPERLINK = '=HYPERLINK("http://evil","x")'
 

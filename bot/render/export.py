@@ -10,7 +10,7 @@ import os
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
@@ -160,13 +160,6 @@ class UniqueNames:
             number += 1
             candidate = f"{stem}-{number}{dot}{extension}"
         return candidate
-
-
-def unique_names(names: Iterable[str]) -> Iterator[str]:
-    """Each name of `names` in order, numbered ("-2", "-3" …) when seen before."""
-    unique = UniqueNames()
-    for name in names:
-        yield unique(name)
 
 
 def _key(name: str) -> str:

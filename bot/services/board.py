@@ -19,7 +19,7 @@ from bot.interview.questionnaire import Questionnaire
 from bot.render.chat import to_chat_messages
 from bot.services.access import Reviewed, refused
 from bot.services.drafts import document_of
-from bot.services.replies import Act, Action, Button, Reply, shortened
+from bot.services.replies import Act, Action, Button, Reply, series, shortened
 from bot.services.resources import Resources, as_language
 from bot.services.reviews import version_reply
 from bot.services.submissions import board_arg, parse_board_arg
@@ -318,10 +318,7 @@ def board_message(
         ),
     ]
     if loaded.unreachable_supervisors:
-        separator = "、" if lang == "zh" else ", "
-        names = shortened(
-            separator.join(shortened(n, 24) for n in loaded.unreachable_supervisors), 300
-        )
+        names = series(lang, loaded.unreachable_supervisors, width=24, total=300)
         lines.append(res.t(lang, "team_unreachable", names=names))
     lines.append("")
     if not loaded.rows:

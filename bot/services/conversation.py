@@ -165,12 +165,12 @@ async def command(
                 return [Reply(res.t(cadre.language, "input_cancelled"))]
         if command is Command.START and args:
             cadre.awaiting_field = None
-            return await teams.offer_join(session, res, cadre, args.strip())
+            return await teams.offer_join(session, res, cadre, args)
         return await _command(session, res, cadre, command, now, args)
 
     async def newcomer() -> Sequence[Out]:
         if command is Command.START and args:
-            return await _register_invited(session, res, person, args.strip(), now)
+            return await _register_invited(session, res, person, args, now)
         return await _register(session, res, person, now)
 
     return await _unit_of_work(session, res, person, update_id, now, act, newcomer)
@@ -247,8 +247,15 @@ async def _replay(session: AsyncSession, res: Resources, person: Person) -> Sequ
 
 
 async def _register(
-    session: AsyncSession, res: Resources, person: Person, now: datetime
+    session: AsyncSession,
+    res: Resources,
+    person: Person,
+    now: datetime,
+    *,
+    invite: str | None = None,
 ) -> Sequence[Out]:
+    """A newcomer: their row, registration's first step; with the invite they opened kept
+    for the join confirmation once registered."""
     cadre = registration.new_cadre(
         res,
         user_id=person.user_id,
@@ -256,8 +263,10 @@ async def _register(
         language_code=person.language_code,
         now=now,
     )
+    cadre.pending_invite = invite
     session.add(cadre)
-    return registration.welcome(res, cadre)
+    noted = [Reply(res.t(cadre.language, "invite_noted"))] if invite else []
+    return [*noted, *registration.welcome(res, cadre)]
 
 
 async def _register_invited(
@@ -269,23 +278,13 @@ async def _register_invited(
     if await teams.usable_invite(session, code) is None:
         language = as_language(person.language_code, res.default_language)
         return [Reply(res.t(language, "invite_invalid_newcomer"))]
-    cadre = registration.new_cadre(
-        res,
-        user_id=person.user_id,
-        chat_id=person.chat_id,
-        language_code=person.language_code,
-        now=now,
-    )
-    cadre.pending_invite = code
-    session.add(cadre)
-    return [Reply(res.t(cadre.language, "invite_noted")), *registration.welcome(res, cadre)]
+    return await _register(session, res, person, now, invite=code)
 
 
 async def _invite_before_registration(
     session: AsyncSession, res: Resources, cadre: Cadre, code: str
 ) -> Sequence[Out]:
     """An invite link opened during registration: kept, confirmed once registered."""
-    code = code.strip()
     if await teams.usable_invite(session, code) is None:
         return [Reply(res.t(cadre.language, "invite_invalid")), *registration.prompt(res, cadre)]
     cadre.pending_invite = code

@@ -105,33 +105,36 @@ async def assemble(
     missing = sum(1 for block in document.blocks if block.kind is BlockKind.MISSING)
     body = body_of(document)
     assert interview.id is not None and cadre.id is not None
-    latest = await latest_draft(session=session, interview_id=interview.id)
     submit = None
     if not missing and await teams_of(session=session, cadre_id=cadre.id, role=Role.MEMBER):
         submit = interview.id
-    if latest is not None and latest.body == body:
+    version, new = await version_of(
+        session=session, interview_id=interview.id, body=body, missing=missing, now=now
+    )
+    if not new:
         if resend:
             return PendingDraft(
-                questionnaire,
-                cadre,
-                document,
-                latest.version,
-                missing,
-                file_only=True,
-                submit=submit,
+                questionnaire, cadre, document, version, missing, file_only=True, submit=submit
             )
-        return unchanged(res, questionnaire, interview.id, latest.version)
+        return unchanged(res, questionnaire, interview.id, version)
+    return PendingDraft(questionnaire, cadre, document, version, missing, submit=submit)
+
+
+async def version_of(
+    *, session: AsyncSession, interview_id: int, body: str, missing: int, now: datetime
+) -> tuple[int, bool]:
+    """The draft version holding this body: the newest stored one if it is the same
+    (False), else a new version, stored in the caller's transaction (True)."""
+    latest = await latest_draft(session=session, interview_id=interview_id)
+    if latest is not None and latest.body == body:
+        return latest.version, False
     version = latest.version + 1 if latest is not None else 1
     session.add(
         Draft(
-            interview_id=interview.id,
-            version=version,
-            body=body,
-            missing=missing,
-            created_at=now,
+            interview_id=interview_id, version=version, body=body, missing=missing, created_at=now
         )
     )
-    return PendingDraft(questionnaire, cadre, document, version, missing, submit=submit)
+    return version, True
 
 
 def unchanged(

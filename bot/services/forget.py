@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import notify
-from bot.services.replies import Act, Action, Button, Reply
+from bot.services.replies import Act, Action, Button, Reply, series
 from bot.services.resources import Resources
 from bot.services.submissions import count_submissions
 from bot.services.teams import sole_supervisor_replies, supervised_by
@@ -42,16 +42,22 @@ def _id(cadre: Cadre) -> int:
     return cadre.id
 
 
-async def ask(session: AsyncSession, res: Resources, cadre: Cadre) -> list[Reply]:
-    """What deleting means for this person, and Yes / No; or what must happen first."""
+async def _successor_first(session: AsyncSession, res: Resources, cadre: Cadre) -> list[Reply]:
+    """What must happen before the person can go: a successor for each team they supervise
+    alone (empty when none)."""
     blocked = await sole_supervisor_replies(
         session, res, cadre, await supervised_by(session, cadre)
     )
-    if blocked:
-        return [Reply(res.t(cadre.language, "forget_successor_first")), *blocked]
+    return [Reply(res.t(cadre.language, "forget_successor_first")), *blocked] if blocked else []
+
+
+async def ask(session: AsyncSession, res: Resources, cadre: Cadre) -> list[Reply]:
+    """What deleting means for this person, and Yes / No; or what must happen first."""
+    if blocked := await _successor_first(session, res, cadre):
+        return blocked
     memberships = await team_store.teams_of(session=session, cadre_id=_id(cadre))
-    separator = "、" if cadre.language == "zh" else ", "
-    teams = separator.join(team.name for team, _ in memberships) or res.t(cadre.language, "nobody")
+    teams = series(cadre.language, (team.name for team, _ in memberships))
+    teams = teams or res.t(cadre.language, "nobody")
     submissions = await count_submissions(session, _id(cadre))
     text = res.t(cadre.language, "forget_confirm", teams=teams, submissions=submissions)
     yes = Button(res.t(cadre.language, "btn_forget_yes"), Action(Act.FORGET))
@@ -63,8 +69,8 @@ async def forget(session: AsyncSession, res: Resources, cadre: Cadre, now: datet
     """Delete the person: profile, interviews, answers, drafts, memberships, submissions
     (with their versions, decisions and notifications), failed updates they sent. Their
     decisions on other people's reports stay, signed "a former supervisor"."""
-    if await sole_supervisor_replies(session, res, cadre, await supervised_by(session, cadre)):
-        return await ask(session, res, cadre)  # a team lost its other supervisor meanwhile
+    if blocked := await _successor_first(session, res, cadre):
+        return blocked  # a team lost its other supervisor since the question was asked
     person = _id(cadre)
     for team, _ in await team_store.teams_of(session=session, cadre_id=person):
         assert team.id is not None

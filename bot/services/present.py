@@ -7,7 +7,7 @@ from bot.interview.engine import State
 from bot.interview.questionnaire import Language, Questionnaire
 from bot.render.chat import utf16_len
 from bot.render.messages import escape
-from bot.services.replies import Act, Action, Button, Reply
+from bot.services.replies import Act, Action, Button, Reply, series
 from bot.services.resources import Resources
 
 # An answer quoted back in a message is cut beyond this many UTF-16 units (with a note saying
@@ -191,11 +191,10 @@ class Presenter:
                     self.lang, "status_at", progress=self.progress(self.state.current)
                 )
             )
-        labels = "、" if self.lang == "zh" else ", "
         lines.append(
             self.t(
                 "status_missing",
-                labels=labels.join(q.label for q in missing) or self.t("status_none"),
+                labels=series(self.lang, (q.label for q in missing)) or self.t("status_none"),
             )
         )
         buttons = tuple(

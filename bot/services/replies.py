@@ -188,3 +188,13 @@ def shortened(text: str, width: int) -> str:
     """The text on one line, cut to `width` characters with an ellipsis."""
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def series(
+    language: str, items: Iterable[str], *, width: int | None = None, total: int | None = None
+) -> str:
+    """Items in running text: 、 between them in Chinese, a comma in English; each cut to
+    `width` characters and the whole to `total`, where given."""
+    separator = "、" if language == "zh" else ", "
+    joined = separator.join(shortened(item, width) if width else item for item in items)
+    return shortened(joined, total) if total else joined

@@ -24,12 +24,11 @@ from bot.review.rules import Finding, review
 from bot.services import drafts, notify
 from bot.services.access import refused, submission_for_reader
 from bot.services.loading import Loaded
-from bot.services.replies import Act, Action, Button, Reply, fit_lines, shortened
+from bot.services.replies import Act, Action, Button, Reply, fit_lines, series, shortened
 from bot.services.resources import Resources, as_language
 from bot.store import teams as team_store
 from bot.store.models import (
     Cadre,
-    Draft,
     ReviewDecision,
     Role,
     Submission,
@@ -38,7 +37,6 @@ from bot.store.models import (
     Team,
 )
 from bot.store.outbox import undelivered_versions
-from bot.store.queries import latest_draft
 
 HISTORY_LIMIT = 10  # submissions shown by /history, newest first
 MAX_FINDINGS_SHOWN = 20  # each with its button; the rest are counted
@@ -166,13 +164,12 @@ def _incomplete(
     ]
     if not missing and not any(b.kind is BlockKind.MISSING for b in document.blocks):
         return None
-    separator = "、" if loaded.questionnaire.language == "zh" else ", "
     text = _t(
         res,
         cadre,
         "submit_incomplete",
         count=len(missing),
-        labels=separator.join(q.label for q in missing),
+        labels=series(loaded.questionnaire.language, (q.label for q in missing)),
     )
     buttons = tuple((Button(q.label, Action(Act.JUMP, loaded.id, q.id)),) for q in missing[:20])
     return Reply(text, buttons)
@@ -265,7 +262,10 @@ async def _freeze(
         docx = to_docx(document)
     except ValueError:
         return [Reply(_t(res, cadre, "submit_docx_failed"))]
-    draft_version = await _store_draft(session, interview.id or 0, body, document, now)
+    missing = sum(1 for b in document.blocks if b.kind is BlockKind.MISSING)
+    draft_version, _ = await drafts.version_of(
+        session=session, interview_id=interview.id or 0, body=body, missing=missing, now=now
+    )
     submission = (
         await session.exec(
             select(Submission).where(
@@ -324,14 +324,17 @@ async def _freeze(
     supervisors = await team_store.people_of(
         session=session, team_id=_id(team), role=Role.SUPERVISOR
     )
+    changes_in: dict[str, str] = {}  # the same for every supervisor of a language
     for supervisor, _ in supervisors:
         lang = as_language(supervisor.language, res.default_language)
         report_name = res.catalogue.get(interview.report_type, lang).name
-        changes = (
-            _changes(res, lang, previous.body, body, previous.number)
-            if previous is not None
-            else ""
-        )
+        if lang not in changes_in:
+            changes_in[lang] = (
+                _changes(res, lang, previous.body, body, previous.number)
+                if previous is not None
+                else ""
+            )
+        changes = changes_in[lang]
         notify.submitted(
             session,
             res,
@@ -348,7 +351,6 @@ async def _freeze(
             others=len(supervisors) > 1,
             now=now,
         )
-    separator = "、" if cadre.language == "zh" else ", "
     key = "submitted_again" if previous is not None else "submitted"
     text = _t(
         res,
@@ -358,27 +360,9 @@ async def _freeze(
         period=interview.period,
         version=version.number,
         team=team.name,
-        supervisors=separator.join(s.name for s, _ in supervisors),
+        supervisors=series(cadre.language, (s.name for s, _ in supervisors)),
     )
     return [Reply(text)]
-
-
-async def _store_draft(
-    session: AsyncSession, interview_id: int, body: str, document: ReportDocument, now: datetime
-) -> int:
-    """The draft version the submission freezes: the newest, or a new one if the report
-    changed since."""
-    latest = await latest_draft(session=session, interview_id=interview_id)
-    if latest is not None and latest.body == body:
-        return latest.version
-    version = latest.version + 1 if latest is not None else 1
-    missing = sum(1 for b in document.blocks if b.kind is BlockKind.MISSING)
-    session.add(
-        Draft(
-            interview_id=interview_id, version=version, body=body, missing=missing, created_at=now
-        )
-    )
-    return version
 
 
 def characters(document: ReportDocument) -> int:

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.interview.input import Rejected, clean_text
 from bot.services import notify
 from bot.services.access import refused, supervised_team
-from bot.services.replies import Act, Action, Button, Reply, shortened
+from bot.services.replies import Act, Action, Button, Reply, series, shortened
 from bot.services.resources import Resources
 from bot.store import teams as store
 from bot.store.models import Cadre, Invite, LeftHow, Membership, Role, Submission, Team
@@ -153,9 +153,8 @@ async def overview(session: AsyncSession, res: Resources, cadre: Cadre) -> list[
 
 
 def _names(res: Resources, cadre: Cadre, people: Sequence[Cadre]) -> str:
-    separator = "、" if cadre.language == "zh" else ", "
-    names = separator.join(shortened(p.name, NAME_WIDTH) for p in people)
-    return shortened(names, NAMES_WIDTH) if names else _t(res, cadre, "nobody")
+    names = series(cadre.language, (p.name for p in people), width=NAME_WIDTH, total=NAMES_WIDTH)
+    return names or _t(res, cadre, "nobody")
 
 
 async def home(session: AsyncSession, res: Resources, cadre: Cadre, team: Team) -> list[Reply]:
@@ -587,8 +586,10 @@ async def leave(
     team = await session.get(Team, team_id)
     if row is None or row.left_at is not None or team is None:
         return [refused(res, cadre.language)]
-    if row.role == Role.SUPERVISOR and await sole_supervisor_replies(session, res, cadre, [team]):
-        return await sole_supervisor_replies(session, res, cadre, [team])
+    if row.role == Role.SUPERVISOR and (
+        blocked := await sole_supervisor_replies(session, res, cadre, [team])
+    ):
+        return blocked
     await store.end_membership(
         session=session, team_id=team_id, cadre_id=_id(cadre), how=LeftHow.LEFT, now=now
     )
