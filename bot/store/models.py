@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -80,6 +81,10 @@ class Cadre(SQLModel, table=True):
     # returning a report), "team_name" or "rename:<team id>". Takes precedence over the
     # interview; any command or other button clears it.
     awaiting_input: str | None = None
+    # An IANA zone the person chose (/timezone); None: their team's.
+    timezone: str | None = None
+    # Away until then (/away): reminders due before it are not sent.
+    away_until: datetime | None = _utc(default=None, nullable=True)
 
 
 class Interview(SQLModel, table=True):
@@ -211,6 +216,16 @@ class Team(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="cadre.id", ondelete="SET NULL")
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
+    # Deadlines are set and shown in this zone; members without one of their own get it.
+    timezone: str = Field(
+        default="Asia/Shanghai", sa_column_kwargs={"server_default": "Asia/Shanghai"}
+    )
+    # Which days reminders avoid (bot.cycles.calendar.DaysOff).
+    days_off: str = Field(default="statutory", sa_column_kwargs={"server_default": "statutory"})
+    # Members who missed a deadline are reminded every working morning until they submit.
+    overdue_daily: bool = Field(
+        default=True, sa_type=Boolean, sa_column_kwargs={"server_default": text("true")}
+    )
 
 
 class Membership(SQLModel, table=True):
@@ -372,4 +387,103 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     sent_at: datetime | None = _utc(default=None, nullable=True)
     failed_at: datetime | None = _utc(default=None, nullable=True)
+    error: str | None = None
+
+
+class CycleStatus(StrEnum):
+    """Where a reporting cycle stands."""
+
+    DRAFT = "draft"  # being set up by a supervisor, not yet announced
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Cycle(SQLModel, table=True):
+    """A reporting cycle of a team: a report type and period due by a deadline, with the
+    offsets before it at which members who have not submitted are reminded."""
+
+    __table_args__ = (
+        Index("ix_cycle_team_type_period", "team_id", "report_type", "period"),
+        _NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
+    report_type: str = ""
+    period: str = ""
+    title: str = ""
+    deadline_at: datetime | None = _utc(default=None, nullable=True)
+    offsets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = CycleStatus.DRAFT
+    created_by: int | None = Field(default=None, foreign_key="cadre.id", ondelete="SET NULL")
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+    opened_at: datetime | None = _utc(default=None, nullable=True)
+    closed_at: datetime | None = _utc(default=None, nullable=True)
+    # Bumped by every change: a confirmation button acts only on what it was asked about.
+    revision: int = 0
+
+
+class CycleExemption(SQLModel, table=True):
+    """A member a supervisor excused from a cycle: not reminded, not counted as missing."""
+
+    __tablename__ = "cycle_exemption"
+
+    cycle_id: int = Field(foreign_key="cycle.id", ondelete="CASCADE", primary_key=True)
+    cadre_id: int = Field(foreign_key="cadre.id", ondelete="CASCADE", primary_key=True)
+    exempted_by: int | None = Field(default=None, foreign_key="cadre.id", ondelete="SET NULL")
+    created_at: datetime = _utc()
+
+
+class ReminderKind(StrEnum):
+    """What a reminder row sends."""
+
+    BEFORE = "before"  # to a member, before the deadline (also "remind me later")
+    OVERDUE = "overdue"  # to a member, at the deadline and then daily
+    DIGEST = "digest"  # to a supervisor, at the deadline and then daily
+
+
+class ReminderState(StrEnum):
+    """Where a reminder row stands."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher until `claimed_until`
+    SENT = "sent"
+    SKIPPED = "skipped"  # no longer applies (submitted, exempt, away, replaced, closed)
+    UNCERTAIN = "uncertain"  # timed out twice: perhaps delivered, not tried again
+    FAILED = "failed"  # the person blocked the bot, or Telegram refused it
+
+
+ACTIVE_REMINDER_STATES = (ReminderState.PENDING.value, ReminderState.SENDING.value)
+
+
+class Reminder(SQLModel, table=True):
+    """One message planned for one person at one moment. A dispatcher claims due rows,
+    sends them, and marks them; the text is written when it is sent."""
+
+    __table_args__ = (
+        # What the dispatcher reads: rows still to send, by planned time.
+        Index(
+            "ix_reminder_due",
+            "planned_at",
+            "id",
+            sqlite_where=text("state IN ('pending', 'sending')"),
+            postgresql_where=text("state IN ('pending', 'sending')"),
+        ),
+        Index("ix_reminder_cycle_recipient", "cycle_id", "recipient_id"),
+        _NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", ondelete="CASCADE")
+    recipient_id: int = Field(foreign_key="cadre.id", ondelete="CASCADE", index=True)
+    kind: str = ReminderKind.BEFORE
+    label: str = ""  # the offset ("7d", "2h"), "later", "due" or "daily"
+    planned_at: datetime = _utc()
+    not_before: datetime = _utc()
+    silent: bool = False
+    state: str = ReminderState.PENDING
+    claimed_until: datetime | None = _utc(default=None, nullable=True)
+    attempts: int = 0
+    sent_at: datetime | None = _utc(default=None, nullable=True)
     error: str | None = None
