@@ -157,7 +157,7 @@ async def load_board(
     interviews = await _interviews(session, team.id, report_type, period)
     # Progress is shown only for members who have not submitted: count only theirs.
     writing = {cadre: found for cadre, found in interviews.items() if cadre not in submissions}
-    done = await _sections_done(session, res, report_type, writing)
+    done = await sections_done(session, res, report_type, writing)
     rows: list[Row] = []
     for cadre_id, name, blocked_at, left_at, membership_id in people:
         assert cadre_id is not None and membership_id is not None
@@ -245,7 +245,7 @@ async def _interviews(
     return found
 
 
-async def _sections_done(
+async def sections_done(
     session: AsyncSession,
     res: Resources,
     report_type: str,
@@ -397,18 +397,14 @@ async def member(
         return [refused(res, cadre.language)]
     report_name = res.catalogue.get(report_type, lang).name
     if submission is None:
-        return [
-            Reply(
-                _t(
-                    res,
-                    cadre,
-                    "member_nothing",
-                    name=person.name,
-                    report=report_name,
-                    period=period,
-                )
-            )
-        ]
+        # Imported here: the cycles module reads the board for its own page.
+        from bot.services.cycles import exempt_button
+
+        excuse = await exempt_button(
+            session, res, cadre, team, report_type, period, member_id, row.cadre_id
+        )
+        text = _t(res, cadre, "member_nothing", name=person.name, report=report_name, period=period)
+        return [Reply(text, ((excuse,),) if excuse is not None and row.left_at is None else ())]
     version = (
         await session.exec(
             select(SubmissionVersion).where(

@@ -17,7 +17,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.interview import engine
 from bot.interview.engine import State, Status
 from bot.interview.input import Rejected, Rejection, clean_text
-from bot.services import drafts, forget, registration, reviews, submissions, supervision, teams
+from bot.services import (
+    cycles,
+    deadlines,
+    drafts,
+    forget,
+    registration,
+    reviews,
+    submissions,
+    supervision,
+    teams,
+)
+from bot.services.access import refused
 from bot.services.drafts import PendingDraft
 from bot.services.loading import Loaded, connection_of, forget_connection, load, remember
 from bot.services.people import Person
@@ -54,6 +65,10 @@ class Command(StrEnum):
     HISTORY = "history"
     TEAM = "team"
     NEWTEAM = "newteam"
+    NEWCYCLE = "newcycle"
+    DEADLINES = "deadlines"
+    TIMEZONE = "timezone"
+    AWAY = "away"
     FORGET_ME = "forget_me"
 
 
@@ -346,6 +361,8 @@ async def _press(
         return [Reply(res.t(cadre.language, "forget_kept"))]
     if act is Act.REPORT_TYPE:
         return await _begin_report(session, res, cadre, action.arg, now)
+    if act is Act.CYCLE_GO:
+        return await _cycle_interview(session, res, cadre, action.target, now)
     if act is Act.NEW:
         return await _command(session, res, cadre, Command.NEW, now)
     loaded = await load(session, res, cadre)
@@ -444,6 +461,14 @@ async def _command(
             return await teams.new_team(session, res, cadre, args, now)
         case Command.HISTORY:
             return await submissions.history(session, res, cadre)
+        case Command.NEWCYCLE:
+            return await cycles.new_cycle_command(session, res, cadre, now)
+        case Command.DEADLINES:
+            return await deadlines.overview(session, res, cadre, now)
+        case Command.TIMEZONE:
+            return await deadlines.timezone(session, res, cadre, args, now)
+        case Command.AWAY:
+            return await deadlines.away(session, res, cadre, args, now)
         case Command.FORGET_ME:
             return await forget.ask(session, res, cadre)
     loaded = await load(session, res, cadre)
@@ -472,8 +497,33 @@ async def _command(
     raise AssertionError(f"unhandled command {command}")  # pragma: no cover
 
 
+async def _cycle_interview(
+    session: AsyncSession, res: Resources, cadre: Cadre, cycle_id: int, now: datetime
+) -> Sequence[Out]:
+    """A cycle's button: its interview resumed at the next unanswered question, or begun
+    (of the cycle's report type and period) if the person has none under way."""
+    found = await deadlines.member_cycle(session, cadre, cycle_id)
+    if found is None:
+        return [refused(res, cadre.language)]
+    cycle, _ = found
+    loaded = await load(session, res, cadre)
+    if (
+        loaded is not None
+        and loaded.interview.report_type == cycle.report_type
+        and loaded.interview.period == cycle.period
+    ):
+        return await _apply(session, res, cadre, loaded, engine.Resume(), now)
+    return await _begin_report(session, res, cadre, cycle.report_type, now, period=cycle.period)
+
+
 async def _begin_report(
-    session: AsyncSession, res: Resources, cadre: Cadre, report_type: str, now: datetime
+    session: AsyncSession,
+    res: Resources,
+    cadre: Cadre,
+    report_type: str,
+    now: datetime,
+    *,
+    period: str | None = None,
 ) -> Sequence[Out]:
     existing = await load(session, res, cadre)
     if existing is not None and existing.state.status is not Status.COMPLETED:
@@ -489,7 +539,7 @@ async def _begin_report(
         cadre_id=cadre.id,
         report_type=report_type,
         language=language,
-        period=_period(now.astimezone(res.zone)),
+        period=period or _period(now.astimezone(res.zone)),
         status=InterviewStatus.ACTIVE,
         current_question=questionnaire.first(),
         started_at=now,

@@ -62,6 +62,25 @@ class Act(StrEnum):
     APPROVE = "appr"
     RETURN = "ret"
     HISTORY = "hist"  # target: the submission
+    # Reporting cycles; the target is the cycle unless said otherwise.
+    CYCLES = "cycs"  # target: team: its cycles and reminder settings
+    CYCLE_NEW = "cnew"  # target: team
+    CYCLE_TYPE = "ctype"  # arg: report type
+    CYCLE = "cyc"  # the cycle's page
+    CYCLE_OPEN = "copen"  # revision
+    CYCLE_DEADLINE = "cdl"  # ask for a (new) deadline
+    CYCLE_MOVE = "cmove"  # arg: the new deadline, minutes since the epoch; revision
+    CYCLE_OFFSETS = "coff"  # ask for reminder offsets
+    CYCLE_CLOSE = "cclose"  # asks to confirm
+    CYCLE_CLOSE_YES = "cclosey"  # revision
+    CYCLE_DISCARD = "cdisc"  # a cycle being set up, dropped
+    EXEMPT = "cex"  # index: the member's membership id
+    UNEXEMPT = "cunex"  # index: the member's membership id
+    TEAM_ZONE = "tzone"  # target: team: ask for its time zone
+    TEAM_DAYS_OFF = "tdoff"  # target: team; arg: the days off to use
+    TEAM_OVERDUE = "tover"  # target: team: daily overdue reminders on or off
+    CYCLE_GO = "cgo"  # a member starts or continues the cycle's interview
+    SNOOZE = "snz"  # target: the reminder: bring it back later
     # Forgetting the person.
     FORGET = "forget"
     FORGET_NO = "forgetno"

@@ -26,9 +26,11 @@ from bot.services.access import refused, submission_for_reader
 from bot.services.loading import Loaded
 from bot.services.replies import Act, Action, Button, Reply, fit_lines, series, shortened
 from bot.services.resources import Resources, as_language
+from bot.store import reminders as reminder_store
 from bot.store import teams as team_store
 from bot.store.models import (
     Cadre,
+    ReminderKind,
     ReviewDecision,
     Role,
     Submission,
@@ -302,6 +304,20 @@ async def _freeze(
         submission.updated_at = now
         submission.decided_at = None
         submission.decided_by = None
+    if submission.cycle_id is None:
+        cycle = await reminder_store.cycle_for(
+            session, team_id=_id(team), report_type=interview.report_type, period=interview.period
+        )
+        submission.cycle_id = cycle.id if cycle is not None else None
+    if submission.cycle_id is not None:
+        # Nothing more to remind them of (the dispatcher checks again before it sends).
+        await reminder_store.skip_pending(
+            session,
+            cycle_id=submission.cycle_id,
+            recipient_id=_id(cadre),
+            kinds=(ReminderKind.BEFORE, ReminderKind.OVERDUE),
+            reason="submitted",
+        )
     session.add(submission)
     await session.flush()
     version = SubmissionVersion(

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.services import board, exports, reviews, submissions, teams
+from bot.services import board, cycles, deadlines, exports, reviews, submissions, teams
 from bot.services.access import refused, supervised_team
 from bot.services.replies import Act, Action, PendingExport, Reply
 from bot.services.resources import Resources
@@ -37,11 +37,18 @@ _SUPERVISOR_ACTS: dict[Act, _TeamAct] = {
     Act.SUCCESSOR: lambda s, r, c, t, a, n: teams.name_successor(s, r, c, t, a.index, n),
     Act.MEMBER: lambda s, r, c, t, a, n: board.member(s, r, c, t, a.arg, a.index),
     Act.EXPORT: lambda s, r, c, t, a, n: exports.request(s, r, c, t, a.arg),
+    Act.CYCLES: lambda s, r, c, t, a, n: cycles.cycles_page(s, r, c, t),
+    Act.CYCLE_NEW: lambda s, r, c, t, a, n: cycles.start(s, r, c, t, n),
+    Act.TEAM_ZONE: lambda s, r, c, t, a, n: cycles.ask_zone(s, r, c, t),
+    Act.TEAM_DAYS_OFF: lambda s, r, c, t, a, n: cycles.set_days_off(s, r, c, t, a.arg, n),
+    Act.TEAM_OVERDUE: lambda s, r, c, t, a, n: cycles.toggle_overdue(s, r, c, t, n),
 }
 
 SUPERVISION_ACTS = frozenset(
     {
         *_SUPERVISOR_ACTS,
+        *cycles.CYCLE_ACTS,
+        Act.SNOOZE,
         Act.TEAM_NEW,
         Act.TEAMS,
         Act.RENAME,
@@ -89,6 +96,10 @@ async def press(
             return await reviews.ask_comment(session, res, cadre, action.target)
         case Act.HISTORY:
             return await submissions.history_of(session, res, cadre, action.target)
+        case Act.SNOOZE:
+            return await deadlines.snooze(session, res, cadre, action.target, now)
+    if act in cycles.CYCLE_ACTS:
+        return await cycles.press(session, res, cadre, action, now)
     team = await supervised_team(session=session, cadre_id=_id(cadre), team_id=action.target)
     if team is None:
         return [refused(res, cadre.language)]
@@ -119,6 +130,8 @@ async def typed(
     if mark.startswith(teams.AWAIT_RENAME) and mark.removeprefix(teams.AWAIT_RENAME).isdigit():
         team_id = int(mark.removeprefix(teams.AWAIT_RENAME))
         return await teams.rename(session, res, cadre, team_id, text, now)
+    if (replies := await cycles.typed(session, res, cadre, text, now)) is not None:
+        return replies
     cadre.awaiting_input = None  # a mark this version does not know: drop it
     return None
 
@@ -131,4 +144,4 @@ def owed_prompt(res: Resources, cadre: Cadre) -> list[Reply]:
         return [Reply(res.t(cadre.language, "comment_waiting"), force_reply=placeholder)]
     if mark == teams.AWAIT_TEAM_NAME or mark.startswith(teams.AWAIT_RENAME):
         return [Reply(res.t(cadre.language, "name_waiting", limit=teams.TEAM_NAME_LIMIT))]
-    return []
+    return cycles.owed_prompt(res, cadre)

@@ -12,7 +12,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.interview.input import Rejected, clean_text
-from bot.services import notify
+from bot.services import cycles, notify
 from bot.services.access import refused, supervised_team
 from bot.services.replies import Act, Action, Button, Reply, series, shortened
 from bot.services.resources import Resources
@@ -195,7 +195,10 @@ def _home_buttons(res: Resources, cadre: Cadre, team: Team) -> tuple[tuple[Butto
             _button(res, cadre, "btn_rename", Act.RENAME, tid),
             _button(res, cadre, "btn_delete_team", Act.DELETE, tid),
         ),
-        (_button(res, cadre, "btn_step_down", Act.LEAVE, tid),),
+        (
+            _button(res, cadre, "btn_cycles", Act.CYCLES, tid),
+            _button(res, cadre, "btn_step_down", Act.LEAVE, tid),
+        ),
     )
 
 
@@ -385,6 +388,8 @@ async def confirm_join(
             notify.joined(
                 session, res, to=supervisor, who=cadre, team=team, role=Role(invite.role), now=now
             )
+    if invite.role == Role.MEMBER:
+        await cycles.welcome_member(session, res, team, cadre, now)
     key = "joined_supervisor" if invite.role == Role.SUPERVISOR else "joined"
     return [Reply(_t(res, cadre, key, team=team.name))]
 

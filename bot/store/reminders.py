@@ -22,6 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.models import (
     ACTIVE_REMINDER_STATES,
+    Cycle,
+    CycleStatus,
     Reminder,
     ReminderKind,
     ReminderState,
@@ -269,6 +271,7 @@ async def skip_pending(
     cycle_id: int,
     recipient_id: int | None = None,
     kinds: Sequence[ReminderKind] | None = None,
+    label: str | None = None,
     reason: str,
 ) -> int:
     """Rows of a cycle (of one person, of some kinds) not to be sent after all; the caller
@@ -281,6 +284,8 @@ async def skip_pending(
         conditions.append(_T.c.recipient_id == recipient_id)
     if kinds is not None:
         conditions.append(_T.c.kind.in_([k.value for k in kinds]))
+    if label is not None:
+        conditions.append(_T.c.label == label)
     result = await (await session.connection()).execute(
         update(_T).where(*conditions).values(state=ReminderState.SKIPPED.value, error=reason)
     )
@@ -297,3 +302,16 @@ async def forget_settled(session: AsyncSession, *, before: datetime) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def cycle_for(
+    session: AsyncSession, *, team_id: int, report_type: str, period: str
+) -> Cycle | None:
+    """The team's cycle (open or closed) for a report type and period, if there is one."""
+    statement = select(Cycle).where(
+        col(Cycle.team_id) == team_id,
+        col(Cycle.report_type) == report_type,
+        col(Cycle.period) == period,
+        col(Cycle.status) != CycleStatus.DRAFT,
+    )
+    return (await session.exec(statement)).first()  # type: ignore[call-overload,no-any-return]
