@@ -21,6 +21,7 @@ from bot.cycles.calendar import (
     plan_reminders,
 )
 from bot.cycles.when import Offset
+from bot.render.messages import escape
 from bot.services.board import load_board, sections_done
 from bot.services.replies import Act, Action, Button, series
 from bot.services.resources import Resources, as_language
@@ -337,7 +338,8 @@ def standing_lines(res: Resources, lang: str, found: Standing) -> list[str]:
     """The groups as lines: counts, and names where someone is to act on them."""
 
     def names(people: list[str]) -> str:
-        shown = series(lang, people[:NAMES_SHOWN], width=12)
+        # Shortened before escaping, so that no entity is cut in half.
+        shown = escape(series(lang, people[:NAMES_SHOWN], width=12))
         more = len(people) - NAMES_SHOWN
         return shown + (res.t(lang, "names_more", count=more) if more > 0 else "")
 

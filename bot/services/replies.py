@@ -136,6 +136,8 @@ class Reply:
     # Sent as a new message even in answer to a press: the pressed message (a board, a
     # list) stays for the next press.
     standalone: bool = False
+    # Delivered without a sound (a reminder that could not wait for the morning).
+    silent: bool = False
 
 
 @dataclass(frozen=True)

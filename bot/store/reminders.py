@@ -201,16 +201,28 @@ class Queue:
 
     slots: tuple[tuple[datetime, int], ...]
 
-    def start_by(self, rate: float) -> datetime | None:
-        """The latest moment sending may start for every row to be sent by its planned
-        time at `rate` a second, taken in planned order (None: nothing waits)."""
-        latest: datetime | None = None
+    def next_start(self, rate: float, now: datetime) -> datetime | None:
+        """The next moment after `now` at which a slot must start being sent."""
         total = 0
+        found: datetime | None = None
         for planned_at, count in self.slots:
             total += count
             must = planned_at - timedelta(seconds=total / rate)
-            latest = must if latest is None or must < latest else latest
-        return latest
+            if must > now and (found is None or must < found):
+                found = must
+        return found
+
+    def send_until(self, rate: float, now: datetime) -> datetime:
+        """Rows planned up to the moment returned are to be sent now: those already due,
+        and those that sending in planned order at `rate` a second would otherwise deliver
+        after their planned time (a slot is due to start once any slot at or after it is)."""
+        until = now
+        total = 0
+        for planned_at, count in self.slots:
+            total += count
+            if planned_at - timedelta(seconds=total / rate) <= now:
+                until = max(until, planned_at)
+        return until
 
 
 async def queue(session: AsyncSession, *, until: datetime) -> Queue:
@@ -228,9 +240,12 @@ async def queue(session: AsyncSession, *, until: datetime) -> Queue:
     return Queue(tuple((planned_at, int(count)) for planned_at, count in rows))
 
 
-async def next_moment(session: AsyncSession) -> datetime | None:
-    """The earliest `not_before` of a row still to send: when to look next."""
-    statement = select(func.min(_T.c.not_before)).where(_T.c.state == ReminderState.PENDING.value)
+async def next_moment(session: AsyncSession, *, after: datetime) -> datetime | None:
+    """The earliest `not_before` after `after` of a row still to send (one put off to the
+    morning, or to be tried again): when a row held back may next be claimed."""
+    statement = select(func.min(_T.c.not_before)).where(
+        _T.c.state == ReminderState.PENDING.value, _T.c.not_before > after
+    )
     return (await (await session.connection()).execute(statement)).scalar_one_or_none()
 
 

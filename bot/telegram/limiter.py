@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import warnings
+from collections import deque
 from collections.abc import Callable, Coroutine
 from enum import IntEnum
 from typing import Any
@@ -41,6 +42,7 @@ OVERALL_RATE = 30.0  # calls a second, every chat together
 BACKGROUND_RATE = 25.0  # of which background calls may take at most this many
 CHAT_BURST = 3  # calls one chat may get at once, then one a second
 GROUP_PER_MINUTE = 20
+RECENT_SECONDS = 10.0  # the window over which replies' share of the budget is measured
 _KEEP_CHATS = 1024  # idle chat pacers kept before the full ones are dropped
 
 Result = bool | JSONDict | list[JSONDict]
@@ -73,6 +75,9 @@ class DebriefRateLimiter(BaseRateLimiter[Priority]):
         self._interactive_waiting = 0
         self._no_interactive_waiting = asyncio.Event()
         self._no_interactive_waiting.set()
+        self._overall_rate = overall_rate
+        self._background_rate = background_rate
+        self._recent_interactive: deque[float] = deque()  # loop times of recent replies
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -118,6 +123,7 @@ class DebriefRateLimiter(BaseRateLimiter[Priority]):
     async def _turn(self, priority: Priority) -> None:
         """Take a place in the bot's budget: interactive calls first."""
         if priority is Priority.INTERACTIVE:
+            self._note_interactive()
             self._interactive_waiting += 1
             self._no_interactive_waiting.clear()
             try:
@@ -136,6 +142,22 @@ class DebriefRateLimiter(BaseRateLimiter[Priority]):
             # The budget is spent: wait for the next place, but let replies that came
             # meanwhile go first.
             await asyncio.sleep(1 / self._overall.max_rate)
+
+    def background_rate_left(self) -> float:
+        """Calls a second background senders may count on now: the background budget, less
+        what replies took of the bot's budget over the last `RECENT_SECONDS`."""
+        self._forget_old(asyncio.get_running_loop().time())
+        interactive = len(self._recent_interactive) / RECENT_SECONDS
+        return max(1.0, min(self._background_rate, self._overall_rate - interactive))
+
+    def _note_interactive(self) -> None:
+        now = asyncio.get_running_loop().time()
+        self._recent_interactive.append(now)
+        self._forget_old(now)
+
+    def _forget_old(self, now: float) -> None:
+        while self._recent_interactive and self._recent_interactive[0] < now - RECENT_SECONDS:
+            self._recent_interactive.popleft()
 
     def _chat(self, chat_id: int | str) -> AsyncLimiter:
         pacer = self._chats.get(chat_id)

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.store.inbox import forget_failed_updates
 from bot.store.outbox import forget_delivered
 from bot.store.queries import forget_processed_updates
+from bot.store.reminders import forget_settled
 from bot.store.schema import ensure_current
 from bot.telegram.app import (
     build_application,
@@ -25,6 +26,7 @@ from bot.telegram.app import (
 from bot.telegram.deps import deps_of
 from bot.telegram.outbox_sender import OutboxSender
 from bot.telegram.polling import InboxPoller
+from bot.telegram.reminder_dispatcher import ReminderDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ PRUNE_EVERY = timedelta(hours=6)
 KEEP_PROCESSED = timedelta(days=7)
 KEEP_FAILED = timedelta(days=30)
 KEEP_DELIVERED = timedelta(days=30)
+KEEP_REMINDERS = timedelta(days=30)
 SENDER_GRACE = 10.0
 
 
@@ -52,19 +55,25 @@ async def prune_processed_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
         delivered = await forget_delivered(session=session, before=deps.clock() - KEEP_DELIVERED)
     if delivered:
         log.info("forgot %d messages delivered more than %s ago", delivered, KEEP_DELIVERED)
+    async with deps.db.session() as session:
+        reminders = await forget_settled(session, before=deps.clock() - KEEP_REMINDERS)
+        await session.commit()
+    if reminders:
+        log.info("forgot %d reminders settled more than %s ago", reminders, KEEP_REMINDERS)
 
 
 async def _finish(task: asyncio.Task[None]) -> None:
-    """Let the sender finish the message in hand (a crash would only send it again)."""
+    """Let a sender finish what it has in hand (a crash would only send it again)."""
     try:
         await asyncio.wait_for(task, timeout=SENDER_GRACE)
     except TimeoutError:
         log.warning(
-            "the outbox sender did not stop in %.0f s; what it had in hand is sent again",
+            "%s did not stop in %.0f s; what it had in hand is sent again",
+            task.get_name(),
             SENDER_GRACE,
         )
     except Exception:
-        log.exception("the outbox sender failed")
+        log.exception("%s failed", task.get_name())
 
 
 async def run_polling(settings: Settings) -> None:
@@ -99,11 +108,15 @@ async def run_polling(settings: Settings) -> None:
                 sender = OutboxSender(app.bot, deps)
                 deps.wake_sender = sender.wake
                 sending = asyncio.create_task(sender.run(stop, poller.owner), name="outbox")
+                dispatcher = ReminderDispatcher(app.bot, deps)
+                reminding = asyncio.create_task(
+                    dispatcher.run(stop, poller.owner), name="reminders"
+                )
                 try:
                     await poller.run(stop)
                 finally:
                     stop.set()
-                    await _finish(sending)
+                    await asyncio.gather(_finish(sending), _finish(reminding))
             finally:
                 await app.stop()
     finally:

@@ -128,9 +128,12 @@ def _text(reply: Reply) -> dict[str, object]:
     markup: InlineKeyboardMarkup | ForceReply | None = keyboard(reply.buttons)
     if reply.force_reply is not None:
         markup = ForceReply(input_field_placeholder=reply.force_reply[:64])
-    return {
+    data: dict[str, object] = {
         "text": reply.text,
         "parse_mode": ParseMode.HTML,
         "reply_markup": markup,
         "link_preview_options": _NO_PREVIEW,
     }
+    if reply.silent:
+        data["disable_notification"] = True
+    return data
