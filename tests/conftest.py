@@ -67,6 +67,9 @@ def pg_database() -> Iterator[str | None]:
 
 
 _TABLES = (
+    "reminder",
+    "cycle_exemption",
+    "cycle",
     "outbox",
     "comment_prompt",
     "review_decision",

@@ -19,12 +19,17 @@ from sqlmodel import col, select
 
 from bot.services.conversation import Command
 from bot.services.replies import Act, Action
+from bot.store import reminders as reminder_store
 from bot.store.db import Database
 from bot.store.models import (
     Cadre,
+    Cycle,
+    CycleExemption,
     Interview,
     Invite,
     Membership,
+    Reminder,
+    ReminderKind,
     ReviewDecision,
     Submission,
     SubmissionVersion,
@@ -100,6 +105,10 @@ COMMANDS: dict[Command, Spec] = {
     Command.TEAM: Spec(row(EVERYONE)),
     Command.NEWTEAM: Spec(row(EVERYONE)),
     Command.FORGET_ME: Spec(row(EVERYONE)),
+    Command.NEWCYCLE: Spec(row(EVERYONE)),
+    Command.DEADLINES: Spec(row(EVERYONE)),
+    Command.TIMEZONE: Spec(row(EVERYONE)),
+    Command.AWAY: Spec(row(EVERYONE)),
 }
 
 ACTS: dict[Act, Spec] = {
@@ -158,6 +167,27 @@ ACTS: dict[Act, Spec] = {
     # Forgetting: the person themselves (a sole supervisor is asked for a successor first).
     Act.FORGET: Spec(row(EVERYONE), destructive=True),
     Act.FORGET_NO: Spec(row(EVERYONE)),
+    # The team's cycles and reminder settings: its current supervisors'.
+    Act.CYCLES: Spec(row(TEAM_SUPERVISORS)),
+    Act.CYCLE_NEW: Spec(row(TEAM_SUPERVISORS)),
+    Act.TEAM_ZONE: Spec(row(TEAM_SUPERVISORS)),
+    Act.TEAM_DAYS_OFF: Spec(row(TEAM_SUPERVISORS), destructive=True),
+    Act.TEAM_OVERDUE: Spec(row(TEAM_SUPERVISORS), destructive=True),
+    # A cycle named by the button: the supervisors of its team.
+    Act.CYCLE: Spec(row(TEAM_SUPERVISORS)),
+    Act.CYCLE_TYPE: Spec(row(TEAM_SUPERVISORS)),
+    Act.CYCLE_OPEN: Spec(row(TEAM_SUPERVISORS)),
+    Act.CYCLE_DEADLINE: Spec(row(TEAM_SUPERVISORS)),
+    Act.CYCLE_MOVE: Spec(row(TEAM_SUPERVISORS), destructive=True),
+    Act.CYCLE_OFFSETS: Spec(row(TEAM_SUPERVISORS)),
+    Act.CYCLE_CLOSE: Spec(row(TEAM_SUPERVISORS)),
+    Act.CYCLE_CLOSE_YES: Spec(row(TEAM_SUPERVISORS), destructive=True),
+    Act.CYCLE_DISCARD: Spec(row(TEAM_SUPERVISORS)),
+    Act.EXEMPT: Spec(row(TEAM_SUPERVISORS), destructive=True),
+    Act.UNEXEMPT: Spec(row(TEAM_SUPERVISORS)),
+    # A cycle's interview: a current member of its team. A reminder: its recipient's.
+    Act.CYCLE_GO: Spec(row(OWNER)),
+    Act.SNOOZE: Spec(row(OWNER)),
 }
 
 
@@ -197,6 +227,9 @@ class World:
     submission: int
     version: int
     invite: int
+    cycle: int  # an open cycle of the team (annual report)
+    cycle_revision: int
+    reminder: int  # a reminder of that cycle to the member
 
 
 async def cosupervisor_joins(tg: FakeTelegram, boss: FakeUser, user: FakeUser, name: str) -> None:
@@ -244,6 +277,10 @@ async def build_world(tg: FakeTelegram, db: Database) -> World:
     await other_member.registers(name="周乙")
     await joins(other_member, other_code)
     await tg.user(IDS[Role.UNREGISTERED]).says("/start")
+    await boss.says("/newcycle")
+    await boss.presses("年度述职报告")
+    await boss.says("2026-12-31 18:00")
+    await boss.presses("发起周期")
     await tg.deliver()
     assert not tg.errors
     async with db.session() as session:
@@ -273,6 +310,21 @@ async def build_world(tg: FakeTelegram, db: Database) -> World:
                 )
             )
         ).one()
+        cycle = (await session.exec(select(Cycle))).one()
+        assert cycle.id is not None and cycle.status == "open"
+        await reminder_store.add(
+            session,
+            [
+                reminder_store.Planned(
+                    cycle.id, person.id or 0, ReminderKind.BEFORE, "later", tg.clock(), tg.clock()
+                )
+            ],
+        )
+        await session.commit()
+        reminder = (
+            await session.exec(select(Reminder).where(Reminder.recipient_id == person.id))
+        ).first()
+        assert reminder is not None
     assert None not in (person.id, interview.id, submission.id, version.id, invite.id)
     return World(
         team=teams["甲组"] or 0,
@@ -283,6 +335,9 @@ async def build_world(tg: FakeTelegram, db: Database) -> World:
         submission=submission.id or 0,
         version=version.id or 0,
         invite=invite.id or 0,
+        cycle=cycle.id,
+        cycle_revision=cycle.revision,
+        reminder=reminder.id or 0,
     )
 
 
@@ -294,6 +349,8 @@ def action_for(act: Act, world: World, *, missing: bool = False) -> Action:
         "version": world.version,
         "submission": world.submission,
         "invite": world.invite,
+        "cycle": world.cycle,
+        "reminder": world.reminder,
     }
     kind = _TARGETS.get(act)
     if kind is None:
@@ -314,6 +371,17 @@ def action_for(act: Act, world: World, *, missing: bool = False) -> Action:
         return Action(act, number, "annual_2026" if act is Act.MEMBER else "", world.member)
     if act in (Act.BOARD, Act.EXPORT):
         return Action(act, number, "annual_2026", 0)
+    if act is Act.TEAM_DAYS_OFF:
+        return Action(act, number, "weekends")
+    if act is Act.CYCLE_TYPE:
+        return Action(act, number, "annual")
+    if act is Act.CYCLE_MOVE:
+        # 2027-01-05 10:00 UTC, in minutes since the epoch, on the cycle as it stands.
+        return Action(act, number, "29985720", revision=world.cycle_revision)
+    if act is Act.CYCLE_CLOSE_YES:
+        return Action(act, number, revision=world.cycle_revision)
+    if act in (Act.EXEMPT, Act.UNEXEMPT):
+        return Action(act, number, index=world.member)
     return Action(act, number, index=0 if act is Act.MEMBERS else -1)
 
 
@@ -360,8 +428,31 @@ _TARGETS: dict[Act, str] = {
             Act.EXPORT,
             Act.LEAVE,
             Act.LEAVE_YES,
+            Act.CYCLES,
+            Act.CYCLE_NEW,
+            Act.TEAM_ZONE,
+            Act.TEAM_DAYS_OFF,
+            Act.TEAM_OVERDUE,
         )
     },
+    **{
+        a: "cycle"
+        for a in (
+            Act.CYCLE,
+            Act.CYCLE_TYPE,
+            Act.CYCLE_OPEN,
+            Act.CYCLE_DEADLINE,
+            Act.CYCLE_MOVE,
+            Act.CYCLE_OFFSETS,
+            Act.CYCLE_CLOSE,
+            Act.CYCLE_CLOSE_YES,
+            Act.CYCLE_DISCARD,
+            Act.EXEMPT,
+            Act.UNEXEMPT,
+            Act.CYCLE_GO,
+        )
+    },
+    Act.SNOOZE: "reminder",
     Act.OPEN: "version",
     Act.APPROVE: "version",
     Act.RETURN: "version",
@@ -377,6 +468,8 @@ REFUSALS = {
     "version": "这项操作不可用",
     "submission": "这项操作不可用",
     "invite": "邀请链接无效",
+    "cycle": "这项操作不可用",
+    "reminder": "这项操作不可用",
 }
 REGISTRATION = (
     "请先完成个人信息登记",
@@ -426,6 +519,19 @@ async def fingerprint(db: Database) -> Any:
                 for c in (await session.exec(select(Cadre))).all()
                 if c.telegram_user_id < 900_000
             ),
+            [
+                (c.id, c.status, c.revision, c.deadline_at)
+                for c in (await session.exec(select(Cycle).order_by(col(Cycle.id)))).all()
+            ],
+            len((await session.exec(select(CycleExemption))).all()),
+            [
+                (t.timezone, t.days_off, t.overdue_daily)
+                for t in (await session.exec(select(Team).order_by(col(Team.id)))).all()
+            ],
+            [
+                (r.id, r.state, r.planned_at)
+                for r in (await session.exec(select(Reminder).order_by(col(Reminder.id)))).all()
+            ],
         )
 
 

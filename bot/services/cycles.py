@@ -254,8 +254,14 @@ async def choose_type(
 ) -> list[Reply]:
     """The report is chosen: its period is the one interviews write now; then the deadline."""
     lang = as_language(cadre.language, res.default_language)
-    if cycle.status != CycleStatus.DRAFT or (report_type, lang) not in res.catalogue.by_key:
+    if (report_type, lang) not in res.catalogue.by_key:
         return [refused(res, cadre.language)]
+    if cycle.status != CycleStatus.DRAFT:
+        # Chosen before: the button is of an earlier step.
+        return [
+            Reply(_t(res, cadre, "stale_button")),
+            *await page(session, res, cadre, cycle, team, now),
+        ]
     period = period_of(now, res)
     existing = await _same_report(session, team, report_type, period)
     if existing is not None:

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.telegram.app import build_application, deps_of_app, prepare
 from bot.telegram.deps import Deps
 from bot.telegram.outbox_sender import OutboxSender
+from bot.telegram.reminder_dispatcher import ReminderDispatcher
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.transport import FakeRequest
 from tests.utils import updates
@@ -147,6 +148,18 @@ class FakeTelegram:
                 return settled
             settled += done
         raise AssertionError(f"the outbox was still sending after {passes} passes")
+
+    async def remind(self, *, passes: int = 200) -> int:
+        """Run the reminder dispatcher at the fake clock's now until it claims nothing.
+        Returns how many reminder rows it claimed."""
+        dispatcher = ReminderDispatcher(self.app.bot, self.deps, rate=1000.0)
+        claimed = 0
+        for _ in range(passes):
+            done = await dispatcher.dispatch_once()
+            if not done:
+                return claimed
+            claimed += done
+        raise AssertionError(f"the dispatcher was still claiming after {passes} passes")
 
 
 class FakeUser:
