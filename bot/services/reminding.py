@@ -169,7 +169,7 @@ def unknown_years(cycle: Cycle, team: Team, now: datetime) -> list[int]:
     know (weekends only are avoided then)."""
     if cycle.deadline_at is None or days_off_of(team) is not DaysOff.STATUTORY:
         return []
-    years = range(now.year, cycle.deadline_at.year + 2)
+    years = range(now.year, cycle.deadline_at.year + 1)
     return [year for year in years if not calendar_knows(DaysOff.STATUTORY, year)][:2]
 
 
@@ -349,7 +349,8 @@ def standing_lines(res: Resources, lang: str, found: Standing) -> list[str]:
             "cycle_counts",
             on_time=len(found.on_time),
             late=len(found.late),
-            missing=found.outstanding,
+            missing=len(found.missing) + len(found.unreachable),
+            away=len(found.away),
             exempt=len(found.exempt),
         )
     ]

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlmodel import col
+from sqlmodel import select as select_rows
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.models import (
@@ -323,10 +324,10 @@ async def cycle_for(
     session: AsyncSession, *, team_id: int, report_type: str, period: str
 ) -> Cycle | None:
     """The team's cycle (open or closed) for a report type and period, if there is one."""
-    statement = select(Cycle).where(
+    statement = select_rows(Cycle).where(
         col(Cycle.team_id) == team_id,
         col(Cycle.report_type) == report_type,
         col(Cycle.period) == period,
         col(Cycle.status) != CycleStatus.DRAFT,
     )
-    return (await session.exec(statement)).first()  # type: ignore[call-overload,no-any-return]
+    return (await session.exec(statement)).first()
