@@ -82,7 +82,7 @@ async def test_a_flood_wait_is_honoured(
 async def test_a_member_who_blocked_the_bot_is_unreachable_and_never_tried_again(
     tg: FakeTelegram, api: FakeBotApi, clock: FakeClock, db: Database
 ) -> None:
-    boss, zhang, wang = await team_of_two(tg)
+    boss, _, wang = await team_of_two(tg)
     await opens_cycle(boss)
     await tg.deliver()
     api.block(2)
@@ -111,7 +111,7 @@ async def test_a_timeout_is_tried_once_more_then_marked_uncertain_for_the_superv
     impatient: FakeTelegram, api: FakeBotApi, clock: FakeClock, db: Database
 ) -> None:
     tg = impatient
-    boss, zhang, _ = await team_of_two(tg)
+    boss, _, _ = await team_of_two(tg)
     await opens_cycle(boss)
     await tg.deliver()
     clock.now = SEVEN_DAYS_BEFORE
@@ -131,7 +131,7 @@ async def test_a_timeout_is_tried_once_more_then_marked_uncertain_for_the_superv
 async def test_a_refused_reminder_is_given_up_and_the_rest_go_out(
     tg: FakeTelegram, api: FakeBotApi, clock: FakeClock, db: Database
 ) -> None:
-    boss, zhang, wang = await team_of_two(tg)
+    boss, _, _ = await team_of_two(tg)
     await opens_cycle(boss)
     await tg.deliver()
     clock.now = SEVEN_DAYS_BEFORE
