@@ -347,3 +347,14 @@ def test_unknown_zones_are_none(typed: str) -> None:
 def test_read_zone_never_raises(typed: str) -> None:
     zone = read_zone(typed)
     assert zone is None or isinstance(zone, ZoneInfo)
+
+
+def test_minute_offsets_and_none_are_read() -> None:
+    assert read_offsets("1h 30m") == (Offset(hours=1), Offset(minutes=30))
+    assert read_offsets("10分钟") == (Offset(minutes=10),)
+    assert Offset.from_label("30m") == Offset(minutes=30) and Offset(minutes=30).label == "30m"
+    assert format_offset(Offset(minutes=30), "zh") == "30分钟"
+    assert format_offset(Offset(minutes=1), "en") == "1 minute"
+    assert read_offsets("none") == () and read_offsets("不提醒") == ()
+    with pytest.raises(Unreadable):
+        read_offsets("601m")

@@ -153,7 +153,7 @@ def _offset_moment(
 ) -> datetime:
     """Rules 1 and 2: the offset's moment, moved off a day off where that is still ahead."""
     if not offset.days:
-        return deadline - timedelta(hours=offset.hours)
+        return deadline - offset.elapsed
     local = deadline.astimezone(zone)
     wall = local.time().replace(fold=0)
     day = local.date() - timedelta(days=offset.days)
@@ -205,4 +205,4 @@ def _utc(moment: datetime) -> datetime:
 
 def _length(offset: Offset) -> tuple[timedelta, bool]:
     """Order of offsets: by nominal length, and 24h before 1d (as when.read_offsets does)."""
-    return timedelta(days=offset.days, hours=offset.hours), offset.days > 0
+    return offset.elapsed, offset.days > 0

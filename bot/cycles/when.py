@@ -26,6 +26,9 @@ _HORIZON = timedelta(days=731)  # two years
 _MAX_OFFSETS = 8
 _MAX_DAYS = 60
 _MAX_HOURS = 72
+_MAX_MINUTES = 600
+# Said instead of offsets: no reminders before the deadline.
+_NO_OFFSETS = frozenset({"none", "no", "0", "无", "不提醒", "不用"})
 
 # C0/C1 control characters: never part of a date, and they confuse the tokenizer.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -42,32 +45,42 @@ class Unreadable(Exception):
 @dataclass(frozen=True)
 class Offset:
     """A reminder offset before a deadline: whole calendar days (same wall-clock time in the
-    zone) or elapsed hours."""
+    zone), or elapsed hours or minutes."""
 
     days: int = 0
     hours: int = 0
+    minutes: int = 0
 
     def __post_init__(self) -> None:
-        if self.days < 0 or self.hours < 0 or (self.days > 0) == (self.hours > 0):
-            raise ValueError(f"an offset is some days or some hours: {self!r}")
+        parts = (self.days, self.hours, self.minutes)
+        if min(parts) < 0 or sum(1 for p in parts if p > 0) != 1:
+            raise ValueError(f"an offset is some days, hours or minutes: {self!r}")
 
     @property
     def label(self) -> str:
-        """The stable storage form: "7d" or "2h"."""
-        return f"{self.days}d" if self.days else f"{self.hours}h"
+        """The stable storage form: "7d", "2h" or "30m"."""
+        if self.days:
+            return f"{self.days}d"
+        return f"{self.hours}h" if self.hours else f"{self.minutes}m"
 
     @classmethod
     def from_label(cls, label: str) -> Offset:
         """The offset a label names; ValueError for anything `label` never produces."""
-        match = re.fullmatch(r"([1-9][0-9]{0,3})([dh])", label)
+        match = re.fullmatch(r"([1-9][0-9]{0,3})([dhm])", label)
         if match is None:
             raise ValueError(f"not an offset label: {label!r}")
         number = int(match[1])
-        return cls(days=number) if match[2] == "d" else cls(hours=number)
+        unit = {"d": "days", "h": "hours", "m": "minutes"}[match[2]]
+        return cls(**{unit: number})
+
+    @property
+    def elapsed(self) -> timedelta:
+        """Its nominal length (a day offset is a calendar day, 23 to 25 hours)."""
+        return timedelta(days=self.days, hours=self.hours, minutes=self.minutes)
 
     @property
     def _length(self) -> timedelta:
-        return timedelta(days=self.days, hours=self.hours)
+        return self.elapsed
 
 
 DEFAULT_OFFSETS: tuple[Offset, ...] = (
@@ -206,17 +219,20 @@ def _parse(text: str, local_now: datetime, zone: ZoneInfo) -> datetime:
 # Reminder offsets --------------------------------------------------------------------------
 
 _OFFSET = re.compile(
-    r"(\d{1,4})\s*(?:(?P<days>days?|d|天|日)|(?P<hours>hours?|hrs?|h|个?小时|個?小時|钟头))",
+    r"(\d{1,4})\s*(?:(?P<days>days?|d|天|日)|(?P<hours>hours?|hrs?|h|个?小时|個?小時|钟头)"
+    r"|(?P<minutes>minutes?|mins?|m|分钟|分鐘))",
     re.IGNORECASE,
 )
 _SEPARATORS = re.compile(r"[\s,，、;；]*")
 
 
 def read_offsets(text: str) -> tuple[Offset, ...]:
-    """'7d 3d 1d 2h', '7天 3天 1天 2小时', '7 days, 3 days, 2 hours', '7d,3d'… → sorted
-    longest first, duplicates removed; at most 8; each ≤ 60 days or ≤ 72 hours, > 0.
-    Raises Unreadable("unreadable")."""
+    """'7d 3d 1d 2h', '7天 3天 1天 2小时', '7 days, 3 days, 2 hours', '7d,3d', '30m'… →
+    sorted longest first, duplicates removed; at most 8; each ≤ 60 days, ≤ 72 hours or ≤
+    600 minutes, > 0; 'none' (无) → no offsets. Raises Unreadable("unreadable")."""
     text = unicodedata.normalize("NFKC", text[: _MAX_CHARS * 2])
+    if text.strip().lower() in _NO_OFFSETS:
+        return ()
     found: set[Offset] = set()
     position = 0
     for match in _OFFSET.finditer(text):
@@ -227,6 +243,8 @@ def read_offsets(text: str) -> tuple[Offset, ...]:
             found.add(Offset(days=number))
         elif match["hours"] and 0 < number <= _MAX_HOURS:
             found.add(Offset(hours=number))
+        elif match["minutes"] and 0 < number <= _MAX_MINUTES:
+            found.add(Offset(minutes=number))
         else:
             raise Unreadable("unreadable")
         position = match.end()
@@ -237,10 +255,16 @@ def read_offsets(text: str) -> tuple[Offset, ...]:
 
 
 def format_offset(offset: Offset, language: str) -> str:
-    """The offset for people: zh "7天" / "2小时"; otherwise "7 days" / "1 day" / "2 hours"."""
+    """The offset for people: zh "7天" / "2小时" / "30分钟"; otherwise "7 days" / "1 day" /
+    "2 hours" / "30 minutes"."""
+    if offset.days:
+        number, zh, unit = offset.days, "天", "day"
+    elif offset.hours:
+        number, zh, unit = offset.hours, "小时", "hour"
+    else:
+        number, zh, unit = offset.minutes, "分钟", "minute"
     if language.startswith("zh"):
-        return f"{offset.days}天" if offset.days else f"{offset.hours}小时"
-    number, unit = (offset.days, "day") if offset.days else (offset.hours, "hour")
+        return f"{number}{zh}"
     return f"{number} {unit}{'' if number == 1 else 's'}"
 
 
