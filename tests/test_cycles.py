@@ -199,6 +199,8 @@ async def test_at_the_deadline_the_missing_are_told_and_the_supervisor_gets_a_di
     await completes_annual_report(zhang)
     await submits(zhang)
     await tg.deliver()
+    # Only 张伟's submission came late (王芳's, before the deadline, has no such note).
+    assert sum("在截止时间之后提交，记为逾期" in t for t in boss.texts) == 1
     clock.now = datetime(2027, 1, 8, 1, 0, tzinfo=UTC)
     await tg.remind()
     assert len(overdue_to(zhang)) == 2

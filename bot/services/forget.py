@@ -24,12 +24,15 @@ from bot.store import teams as team_store
 from bot.store.models import (
     Answer,
     Cadre,
+    Cycle,
+    CycleExemption,
     Draft,
     InboxUpdate,
     Interview,
     Invite,
     Membership,
     Outbox,
+    Reminder,
     ReviewDecision,
     Role,
     Submission,
@@ -104,6 +107,14 @@ async def forget(session: AsyncSession, res: Resources, cadre: Cadre, now: datet
         )
     )
     await session.exec(delete(Submission).where(col(Submission.cadre_id) == person))
+    await session.exec(delete(Reminder).where(col(Reminder.recipient_id) == person))
+    await session.exec(delete(CycleExemption).where(col(CycleExemption.cadre_id) == person))
+    await session.exec(
+        update(CycleExemption)
+        .where(col(CycleExemption.exempted_by) == person)
+        .values(exempted_by=None)
+    )
+    await session.exec(update(Cycle).where(col(Cycle.created_by) == person).values(created_by=None))
     await session.exec(delete(Membership).where(col(Membership.cadre_id) == person))
     interviews = select(Interview.id).where(col(Interview.cadre_id) == person)
     await session.exec(delete(Answer).where(col(Answer.interview_id).in_(interviews)))

@@ -174,12 +174,13 @@ def submitted(
     warnings: Sequence[str],
     others: bool,
     now: datetime,
+    late: bool = False,
 ) -> None:
     """A supervisor receives a submitted version: who, what, the .docx, Approve / Return;
-    for a later version, what changed since the one before."""
+    for a later version, what changed since the one before; whether it came late."""
     assert to.id is not None and author.id is not None
     lang = _lang(res, to)
-    parts: list[str] = []
+    parts: list[str] = [res.t(lang, "notify_late")] if late else []
     if changes:
         parts.append(changes)
     if warnings:

@@ -304,11 +304,13 @@ async def _freeze(
         submission.updated_at = now
         submission.decided_at = None
         submission.decided_by = None
-    if submission.cycle_id is None:
-        cycle = await reminder_store.cycle_for(
-            session, team_id=_id(team), report_type=interview.report_type, period=interview.period
-        )
-        submission.cycle_id = cycle.id if cycle is not None else None
+    cycle = await reminder_store.cycle_for(
+        session, team_id=_id(team), report_type=interview.report_type, period=interview.period
+    )
+    # Late: the first submission came after the deadline (a resubmission keeps its mark).
+    late = bool(cycle and cycle.deadline_at and submission.created_at > cycle.deadline_at)
+    if submission.cycle_id is None and cycle is not None:
+        submission.cycle_id = cycle.id
     if submission.cycle_id is not None:
         # Nothing more to remind them of (the dispatcher checks again before it sends).
         await reminder_store.skip_pending(
@@ -365,6 +367,7 @@ async def _freeze(
             changes=changes,
             warnings=[f.message for f in findings],
             others=len(supervisors) > 1,
+            late=late,
             now=now,
         )
     key = "submitted_again" if previous is not None else "submitted"
