@@ -159,7 +159,7 @@ async def test_the_command_menu_is_published_in_both_languages(tg: FakeTelegram)
     calls = [c for c in tg.api.calls if c.method == "setMyCommands"]
     languages = {c.params.get("language_code") for c in calls}
     assert {"zh", "en"} <= languages
-    assert all(len(c.params["commands"]) == 13 for c in calls)
+    assert all(len(c.params["commands"]) == 17 for c in calls)
 
 
 # The interview ---------------------------------------------------------------------------

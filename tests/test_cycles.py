@@ -140,6 +140,8 @@ async def test_reminders_go_at_each_offset_only_to_those_who_have_not_submitted(
     # Pressing "start now" lands on the cycle's interview.
     await zhang.presses("现在开始")
     assert any("年度述职报告" in t for t in zhang.texts[-3:])
+    # Below the reminder, which stays as it was.
+    assert any("还剩3天" in str(m.get("text")) for m in tg.api.bot_messages(2))
     clock.now = datetime(2026, 12, 31, 8, 0, tzinfo=UTC)  # 2 hours before (1 day: missed below)
     sent_before = len(api.sent_messages(2))
     await tg.remind()

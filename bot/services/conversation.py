@@ -512,8 +512,17 @@ async def _cycle_interview(
         and loaded.interview.report_type == cycle.report_type
         and loaded.interview.period == cycle.period
     ):
-        return await _apply(session, res, cadre, loaded, engine.Resume(), now)
-    return await _begin_report(session, res, cadre, cycle.report_type, now, period=cycle.period)
+        replies = await _apply(session, res, cadre, loaded, engine.Resume(), now)
+    else:
+        replies = await _begin_report(
+            session, res, cadre, cycle.report_type, now, period=cycle.period
+        )
+    # Below the cycle's message, not in its place: what it asks and by when stays in view.
+    return [_standalone(r) for r in replies]
+
+
+def _standalone(reply: Out) -> Out:
+    return replace(reply, standalone=True) if isinstance(reply, Reply) else reply
 
 
 async def _begin_report(
