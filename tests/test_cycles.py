@@ -357,3 +357,23 @@ async def test_a_reminder_in_quiet_hours_waits_for_the_morning_or_goes_silently(
     assert len(reminders_to(zhang)) == 2
     last = api.sent_messages(2)[-1]
     assert last.get("disable_notification") is True or last.get("disable_notification") == "true"
+
+
+async def test_a_member_who_leaves_and_comes_back_is_reminded_once(
+    tg: FakeTelegram, clock: FakeClock
+) -> None:
+    boss = tg.user(1)
+    code = await supervisor_with_team(boss)
+    zhang = tg.user(2)
+    await zhang.registers(name="张伟")
+    await joins(zhang, code)
+    await opens_cycle(boss)
+    await zhang.says("/team")
+    await zhang.presses("退出")
+    await zhang.presses("确定退出")
+    await joins(zhang, code)
+    await tg.deliver()
+    assert sum("📅" in t for t in zhang.texts) == 2  # told when it opened, and on coming back
+    clock.now = datetime(2026, 12, 24, 10, 0, tzinfo=UTC)
+    await tg.remind()
+    assert len(reminders_to(zhang)) == 1

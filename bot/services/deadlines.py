@@ -280,18 +280,9 @@ async def _replan_person(
         for cycle in await cycles.open_cycles(session, _id(team)):
             if cycle.deadline_at is None or cycle.deadline_at <= now:
                 continue
-            skipped = await reminder_store.skip_pending(
-                session,
-                cycle_id=_id(cycle),
-                recipient_id=_id(cadre),
-                kinds=(ReminderKind.BEFORE, ReminderKind.OVERDUE),
-                reason="replanned",
+            await reminding.plan_cycle(
+                session, res, cycle, team, now, only={_id(cadre): cadre.timezone}
             )
-            if skipped:
-                # The row is written by the caller's commit; plan from what it will say.
-                await reminding.plan_cycle(
-                    session, res, cycle, team, now, only={_id(cadre): cadre.timezone}
-                )
 
 
 async def away(

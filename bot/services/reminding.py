@@ -203,6 +203,16 @@ async def plan_cycle(
     zone as it is about to be written, which the database may not say yet). Returns how
     many members were planned for."""
     assert cycle.id is not None and team.id is not None
+    for member_id in only or ():
+        # Their rows still to send are replaced, never doubled (a member who left and
+        # came back, a new zone).
+        await store.skip_pending(
+            session,
+            cycle_id=cycle.id,
+            recipient_id=member_id,
+            kinds=(ReminderKind.BEFORE, ReminderKind.OVERDUE),
+            reason="replanned",
+        )
     members = await people(session, team.id, Role.MEMBER)
     done = await settled(session, cycle)
     chosen = [
