@@ -82,7 +82,9 @@ async def new_team(
         cadre.awaiting_input = AWAIT_TEAM_NAME
         return [Reply(_t(res, cadre, "team_name_bad", limit=TEAM_NAME_LIMIT))]
     cadre.awaiting_input = None
-    team = await store.create_team(session=session, name=name, creator=cadre, now=now)
+    team = await store.create_team(
+        session=session, name=name, creator=cadre, now=now, timezone=res.zone.key
+    )
     invite = await _new_member_invite(session, team, cadre, now)
     text = _t(res, cadre, "team_created", team=name, link=res.links.start(invite.code))
     return [Reply(text, _home_buttons(res, cadre, team))]

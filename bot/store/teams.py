@@ -12,10 +12,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.store.models import Cadre, Invite, LeftHow, Membership, Role, Team
 
 
-async def create_team(*, session: AsyncSession, name: str, creator: Cadre, now: datetime) -> Team:
-    """A new team with its creator as supervisor (flushed, not committed)."""
+async def create_team(
+    *, session: AsyncSession, name: str, creator: Cadre, now: datetime, timezone: str
+) -> Team:
+    """A new team with its creator as supervisor, its deadlines in `timezone` (flushed,
+    not committed)."""
     assert creator.id is not None
-    team = Team(name=name, created_by=creator.id, created_at=now, updated_at=now)
+    team = Team(name=name, created_by=creator.id, created_at=now, updated_at=now, timezone=timezone)
     session.add(team)
     await session.flush()
     assert team.id is not None
