@@ -100,7 +100,7 @@ def plan_reminders(
     by_time: dict[datetime, tuple[Offset, bool]] = {}
     for offset in offsets:
         at = _offset_moment(deadline, offset, zone, days_off, now)
-        at, silent = _out_of_quiet_hours(at, deadline, zone)
+        at, silent = out_of_quiet_hours(at, deadline, zone)
         if not now < at < deadline:
             continue
         kept = by_time.get(at)
@@ -122,7 +122,7 @@ def plan_after_deadline(*, deadline: datetime, zone: ZoneInfo) -> Planned:
     if the deadline is in quiet hours. Never silent, never early; label "due"."""
     at = _utc(deadline)
     if in_quiet_hours(at, zone):
-        at = _next_quiet_end(at, zone)
+        at = next_quiet_end(at, zone)
     return Planned(label=DUE_LABEL, planned_at=at, not_before=at, silent=False)
 
 
@@ -167,11 +167,11 @@ def _offset_moment(
     return earlier if earlier > now else at
 
 
-def _out_of_quiet_hours(at: datetime, deadline: datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
+def out_of_quiet_hours(at: datetime, deadline: datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
     """Rule 3: (when to send, silent)."""
     if not in_quiet_hours(at, zone):
         return at, False
-    morning = _next_quiet_end(at, zone)
+    morning = next_quiet_end(at, zone)
     return (morning, False) if morning < deadline else (at, True)
 
 
@@ -184,7 +184,7 @@ def _not_before(at: datetime, zone: ZoneInfo) -> datetime:
     return max(at - SEND_AHEAD_LIMIT, morning)
 
 
-def _next_quiet_end(at: datetime, zone: ZoneInfo) -> datetime:
+def next_quiet_end(at: datetime, zone: ZoneInfo) -> datetime:
     """The first 08:00 local after `at`."""
     day = at.astimezone(zone).date()
     morning = _at(day, QUIET_END, zone)

@@ -156,6 +156,13 @@ def read_moment(
     # read as 12 March 2031).
     if not _YEAR.search(cleaned) and moment.year > local_now.year + 1:
         raise Unreadable("unreadable")
+    # Today's date typed after its time has passed is today's, so it is past, not next year.
+    if (
+        not _YEAR.search(cleaned)
+        and moment.year == local_now.year + 1
+        and (moment.month, moment.day) == (local_now.month, local_now.day)
+    ):
+        raise Unreadable("past")
     # Through UTC so that a wall-clock time skipped by a DST change becomes a real one.
     moment = moment.astimezone(UTC).astimezone(zone)
     if moment <= now:
@@ -294,14 +301,29 @@ def _zone_names() -> dict[str, str]:
     return {name.lower(): name for name in available_timezones()}
 
 
+_UTC_OFFSET = re.compile(r"(?:utc|gmt)\s*([+-])\s*(\d{1,2})(?::00)?")
+
+
+def zone_label(zone: ZoneInfo) -> str:
+    """A zone's name for people: "UTC+8" rather than the IANA "Etc/GMT-8"."""
+    match = re.fullmatch(r"Etc/GMT([+-])(\d{1,2})", zone.key)
+    if match is None:
+        return zone.key
+    return f"UTC{'-' if match[1] == '+' else '+'}{match[2]}"
+
+
 def read_zone(text: str) -> ZoneInfo | None:
     """An IANA name typed loosely ('asia/shanghai', 'Europe/Berlin', ' UTC '), or a few
     common aliases (北京时间, Beijing, China → Asia/Shanghai; UTC, GMT → UTC; 香港 →
-    Asia/Hong_Kong). None if unknown. Never raises. "CST" is not read: it is China's and
-    America's."""
+    Asia/Hong_Kong), or a whole-hour offset (UTC+8, GMT-5). None if unknown. Never raises.
+    "CST" is not read: it is China's and America's."""
     typed = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFKC", text[:_MAX_CHARS])).split())
     key = typed.lower()
     name = _ZONE_ALIASES.get(key) or _zone_names().get(key.replace(" ", "_"))
+    offset = _UTC_OFFSET.fullmatch(key)
+    if name is None and offset is not None and 0 < int(offset[2]) <= 12:
+        # The IANA name's sign is the other way round: UTC+8 is Etc/GMT-8.
+        name = f"Etc/GMT{'-' if offset[1] == '+' else '+'}{int(offset[2])}"
     if name is None:
         return None
     try:

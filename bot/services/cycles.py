@@ -24,6 +24,7 @@ from bot.cycles.when import (
     read_moment,
     read_offsets,
     read_zone,
+    zone_label,
 )
 from bot.services import notify, reminding
 from bot.services.access import refused, supervised_team
@@ -171,7 +172,7 @@ async def cycles_page(
             res,
             cadre,
             "cycles_settings",
-            zone=zone.key,
+            zone=zone_label(zone),
             days_off=res.raw(lang, f"days_off_{reminding.days_off_of(team).value}"),
             overdue=res.raw(lang, "on" if team.overdue_daily else "off"),
         )
@@ -306,7 +307,7 @@ def ask_deadline(res: Resources, cadre: Cadre, cycle: Cycle, team: Team) -> list
     zone = reminding.team_zone(res, team)
     return [
         Reply(
-            _t(res, cadre, "cycle_ask_deadline", title=cycle.title, zone=zone.key),
+            _t(res, cadre, "cycle_ask_deadline", title=cycle.title, zone=zone_label(zone)),
             force_reply=_t(res, cadre, "cycle_deadline_placeholder"),
         )
     ]
@@ -364,7 +365,7 @@ async def _typed_deadline(
         moment = read_moment(text, now=now, zone=zone)
     except Unreadable as exc:
         # Still owed: the next text is tried again.
-        return [Reply(_t(res, cadre, f"deadline_{exc.reason}", zone=zone.key))]
+        return [Reply(_t(res, cadre, f"deadline_{exc.reason}", zone=zone_label(zone)))]
     cadre.awaiting_input = None
     deadline = moment.astimezone(UTC)
     if cycle.status == CycleStatus.DRAFT:
@@ -471,7 +472,7 @@ async def open_cycle(
         return [Reply(_t(res, cadre, "stale_button"))]
     if cycle.deadline_at <= now:
         return [
-            Reply(_t(res, cadre, "deadline_past", zone=reminding.team_zone(res, team).key)),
+            Reply(_t(res, cadre, "deadline_past", zone=zone_label(reminding.team_zone(res, team)))),
             *ask_deadline(res, cadre, cycle, team),
         ]
     if await _same_report(session, team, cycle.report_type, cycle.period) is not None:
@@ -624,7 +625,9 @@ async def move(
             *await page(session, res, cadre, cycle, team, now),
         ]
     if deadline <= now:
-        return [Reply(_t(res, cadre, "deadline_past", zone=reminding.team_zone(res, team).key))]
+        return [
+            Reply(_t(res, cadre, "deadline_past", zone=zone_label(reminding.team_zone(res, team))))
+        ]
     cycle.deadline_at = deadline
     cycle.revision += 1
     cycle.updated_at = now
@@ -800,7 +803,7 @@ async def ask_zone(session: AsyncSession, res: Resources, cadre: Cadre, team: Te
     zone = reminding.team_zone(res, team)
     return [
         Reply(
-            _t(res, cadre, "team_ask_zone", team=team.name, zone=zone.key),
+            _t(res, cadre, "team_ask_zone", team=team.name, zone=zone_label(zone)),
             force_reply="Asia/Shanghai",
         )
     ]
@@ -818,7 +821,7 @@ async def _typed_zone(
     session.add(team)
     await _replan_team(session, res, team, now)
     return [
-        Reply(_t(res, cadre, "team_zone_set", team=team.name, zone=zone.key)),
+        Reply(_t(res, cadre, "team_zone_set", team=team.name, zone=zone_label(zone))),
         *await cycles_page(session, res, cadre, team),
     ]
 

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cycles.calendar import remind_later
-from bot.cycles.when import Unreadable, read_moment, read_zone
+from bot.cycles.when import Unreadable, read_moment, read_zone, zone_label
 from bot.services import cycles, reminding
 from bot.services.access import refused
 from bot.services.replies import Act, Action, Button, Reply
@@ -253,11 +253,9 @@ async def timezone(
 ) -> list[Reply]:
     """/timezone shows the person's zone; /timezone <zone> sets it (reminders re-planned),
     /timezone team goes back to the team's."""
-    lang = as_language(cadre.language, res.default_language)
     text = args.strip()
     if not text:
-        shown = cadre.timezone or res.raw(lang, "zone_team_default")
-        return [Reply(_t(res, cadre, "zone_show", zone=shown))]
+        return [Reply(_t(res, cadre, "zone_show", zone=await _zone_shown(session, res, cadre)))]
     if text.lower() in ("team", "团队", "default", "默认"):
         cadre.timezone = None
     else:
@@ -266,8 +264,16 @@ async def timezone(
             return [Reply(_t(res, cadre, "zone_unknown"))]
         cadre.timezone = zone.key
     await _replan_person(session, res, cadre, now)
-    shown = cadre.timezone or res.raw(lang, "zone_team_default")
-    return [Reply(_t(res, cadre, "zone_set", zone=shown))]
+    return [Reply(_t(res, cadre, "zone_set", zone=await _zone_shown(session, res, cadre)))]
+
+
+async def _zone_shown(session: AsyncSession, res: Resources, cadre: Cadre) -> str:
+    """The person's zone as they read it: their own, or their (first) team's, said so."""
+    if cadre.timezone:
+        return zone_label(reminding.zone_named(cadre.timezone, res.zone))
+    teams = await team_store.teams_of(session=session, cadre_id=_id(cadre))
+    zone = reminding.team_zone(res, teams[0][0]) if teams else res.zone
+    return res.raw(cadre.language, "zone_team_default", zone=zone_label(zone))
 
 
 async def _replan_person(
@@ -304,7 +310,7 @@ async def away(
     try:
         until = read_moment(text, now=now, zone=zone, default_hour=0)
     except Unreadable as exc:
-        return [Reply(_t(res, cadre, f"deadline_{exc.reason}", zone=zone.key))]
+        return [Reply(_t(res, cadre, f"deadline_{exc.reason}", zone=zone_label(zone)))]
     cadre.away_until = until.astimezone(UTC)
     told = await _tell_supervisors_away(session, res, cadre, now)
     when = reminding.moment_text(lang, cadre.away_until, zone)

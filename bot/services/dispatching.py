@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cycles.calendar import next_morning, remind_later
+from bot.cycles.calendar import in_quiet_hours, next_morning, next_quiet_end, remind_later
 from bot.services import reminding
 from bot.services.replies import Act, Action, Button, Reply
 from bot.services.resources import Resources, as_language
@@ -45,6 +45,7 @@ class Prepared:
     reply: Reply | None = None
     skip: str | None = None  # why it is not sent
     blocked: bool = False  # the person blocked the bot: given up without a try
+    wait_until: datetime | None = None  # not now: quiet hours in the person's zone
     follow: store.Planned | None = None
 
 
@@ -75,6 +76,21 @@ async def prepare(
             digests[row.cycle_id] = await reminding.standing(session, res, cycle, team, now)
         prepared.append(_prepare(res, batch, digests, row, now))
     return prepared
+
+
+def _quiet(
+    res: Resources, team: Team, person: Cadre, row: store.Claimed, deadline: datetime, now: datetime
+) -> tuple[datetime | None, bool]:
+    """Whether it is quiet time for the person now: (the morning to wait for, or None;
+    whether to send silently instead). A row planned for quiet hours was planned silent;
+    one that reaches now late (a restart, retries) is checked here, as it is sent."""
+    zone = reminding.person_zone(res, person.timezone, team)
+    if row.silent or not in_quiet_hours(now, zone):
+        return None, row.silent
+    morning = next_quiet_end(now, zone)
+    if row.kind == ReminderKind.BEFORE and morning >= deadline:
+        return None, True  # the morning would be too late: now, without a sound
+    return morning, False
 
 
 async def _read(
@@ -163,6 +179,9 @@ def _prepare(
     if row.kind == ReminderKind.DIGEST:
         if batch.roles.get((team.id or 0, row.recipient_id)) != Role.SUPERVISOR:
             return Prepared(row.id, skip="not a supervisor")
+        morning, _ = _quiet(res, team, person, row, cycle.deadline_at, now)
+        if morning is not None:
+            return Prepared(row.id, wait_until=morning)
         return _digest(res, cycle, team, person, digests[row.cycle_id], row, now)
     pair = (row.cycle_id, row.recipient_id)
     if batch.roles.get((team.id or 0, row.recipient_id)) != Role.MEMBER:
@@ -172,16 +191,22 @@ def _prepare(
     if pair in batch.exempt:
         return Prepared(row.id, skip="exempt")
     overdue = row.kind == ReminderKind.OVERDUE
-    follow = _next_overdue(res, cycle, team, person, row, now) if overdue else None
-    if person.away_until is not None and person.away_until > now:
-        return Prepared(row.id, skip="away", follow=follow)
+    if overdue and now < cycle.deadline_at:
+        return Prepared(row.id, skip="stale: the deadline moved")
     if not overdue:
         if now >= cycle.deadline_at:
             return Prepared(row.id, skip="stale: the deadline passed")
         newest = batch.newest.get(pair)
         if newest is not None and newest > row.planned_at:
             return Prepared(row.id, skip="stale: a newer reminder applies")
-    reply = _reminder(res, cycle, team, person, batch.progress.get(person.id or 0), row, now)
+    morning, silent = _quiet(res, team, person, row, cycle.deadline_at, now)
+    if morning is not None:
+        return Prepared(row.id, wait_until=morning)
+    follow = _next_overdue(res, cycle, team, person, row, now) if overdue else None
+    if person.away_until is not None and person.away_until > now:
+        return Prepared(row.id, skip="away", follow=follow)
+    progress = batch.progress.get(person.id or 0)
+    reply = _reminder(res, cycle, team, person, progress, row, now, silent=silent)
     return Prepared(row.id, chat_id=person.chat_id, reply=reply, follow=follow)
 
 
@@ -193,6 +218,8 @@ def _reminder(
     progress: tuple[int, int] | None,
     row: store.Claimed,
     now: datetime,
+    *,
+    silent: bool,
 ) -> Reply:
     assert cycle.deadline_at is not None and cycle.id is not None
     lang = as_language(person.language, res.default_language)
@@ -220,7 +247,7 @@ def _reminder(
         )
         if later is not None:
             buttons.append(Button(res.raw(lang, "btn_snooze"), Action(Act.SNOOZE, row.id)))
-    return Reply(text, (tuple(buttons),), silent=row.silent)
+    return Reply(text, (tuple(buttons),), silent=silent)
 
 
 def _digest(

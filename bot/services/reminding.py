@@ -20,7 +20,7 @@ from bot.cycles.calendar import (
     plan_after_deadline,
     plan_reminders,
 )
-from bot.cycles.when import Offset
+from bot.cycles.when import Offset, zone_label
 from bot.render.messages import escape
 from bot.services.board import load_board, sections_done
 from bot.services.replies import Act, Action, Button, series
@@ -431,7 +431,7 @@ def moment_text(lang: str, moment: datetime, zone: ZoneInfo) -> str:
     """A moment as people read it, with its weekday and zone."""
     local = moment.astimezone(zone)
     weekday = _WEEKDAYS.get(lang, _WEEKDAYS["en"])[local.weekday()]
-    zone_name = _ZONE_NAMES.get(lang, {}).get(zone.key, zone.key)
+    zone_name = _ZONE_NAMES.get(lang, {}).get(zone.key, zone_label(zone))
     if lang == "zh":
         return (
             f"{local.year}年{local.month}月{local.day}日（{weekday}）{local:%H:%M}（{zone_name}）"

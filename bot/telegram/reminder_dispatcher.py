@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 CONCURRENCY = 50  # rows claimed and sent at once: also the most a crash can send twice
 IDLE_SECONDS = 10.0  # the longest pause between looks (rows planned meanwhile are found)
 RATE_MARGIN = 0.9  # of the background rate left: sending ahead plans on a little less
+MAX_ATTEMPTS = 10  # a row that could not even be prepared this often is given up
 _MAX_BACKOFF = timedelta(minutes=10)
 _TIMED_OUT = "timed out"
 
@@ -109,8 +110,15 @@ class ReminderDispatcher:
             claimed = await store.claim(session, now=now, ahead_until=until, limit=self.concurrency)
         if not claimed:
             return 0
-        async with self.deps.db.session() as session:
-            prepared = await prepare(session, self.deps.res, claimed, now)
+        try:
+            async with self.deps.db.session() as session:
+                prepared = await prepare(session, self.deps.res, claimed, now)
+        except Exception:
+            # A bug of ours or the database away: the rows come round again with backoff
+            # (given up after MAX_ATTEMPTS), not held for the lease, not spinning.
+            log.exception("reminders %s could not be prepared", [r.id for r in claimed])
+            await self._settle([self._failed_to_prepare(row) for row in claimed], ())
+            return len(claimed)
         outcomes = await asyncio.gather(
             *(self._deliver(row, item) for row, item in zip(claimed, prepared, strict=True))
         )
@@ -123,6 +131,10 @@ class ReminderDispatcher:
             return store.Outcome(row.id, ReminderState.SKIPPED, error=item.skip)
         if item.blocked:
             return store.Outcome(row.id, ReminderState.FAILED, error="blocked")
+        if item.wait_until is not None:
+            return store.Outcome(
+                row.id, ReminderState.PENDING, not_before=item.wait_until, error="quiet hours"
+            )
         assert item.reply is not None
         try:
             await send_one(self.bot, item.chat_id, item.reply, rate_limit_args=Priority.BACKGROUND)
@@ -148,6 +160,12 @@ class ReminderDispatcher:
             return self._later(row, delay, f"error: {type(exc).__name__}")
         return store.Outcome(row.id, ReminderState.SENT, sent_at=self.deps.clock())
 
+    def _failed_to_prepare(self, row: store.Claimed) -> store.Outcome:
+        if row.attempts >= MAX_ATTEMPTS:
+            return store.Outcome(row.id, ReminderState.FAILED, error="could not be prepared")
+        delay = min(timedelta(seconds=2 ** min(row.attempts, 10)), _MAX_BACKOFF)
+        return self._later(row, delay, "error: could not be prepared")
+
     def _later(self, row: store.Claimed, delay: timedelta, error: str) -> store.Outcome:
         return store.Outcome(
             row.id, ReminderState.PENDING, not_before=self.deps.clock() + delay, error=error
@@ -167,13 +185,31 @@ class ReminderDispatcher:
         settled = {ReminderState.SENT, ReminderState.SKIPPED, ReminderState.UNCERTAIN}
         follows = [
             item.follow
-            for outcome, item in zip(outcomes, prepared, strict=True)
+            for outcome, item in zip(outcomes, prepared, strict=False)
             if item.follow is not None and outcome.state in settled
         ]
+        try:
+            async with self.deps.db.session() as session:
+                await store.settle(session, outcomes)
+                await store.add(session, follows)
+                await session.commit()
+            return
+        except Exception:
+            if not follows:
+                raise
+            # A follow-up that cannot be written (its person or team deleted meanwhile)
+            # must not undo the outcomes: sent messages would be sent again.
+            log.exception("reminders settled without the ones that follow them")
         async with self.deps.db.session() as session:
             await store.settle(session, outcomes)
-            await store.add(session, follows)
             await session.commit()
+        for follow in follows:
+            try:
+                async with self.deps.db.session() as session:
+                    await store.add(session, [follow])
+                    await session.commit()
+            except Exception:
+                log.warning("the reminder following one to %s was not planned", follow.recipient_id)
 
     async def _pause(self) -> float:
         """Seconds until a row may become claimable: a held-back row's `not_before`, or
