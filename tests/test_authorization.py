@@ -373,6 +373,8 @@ def action_for(act: Act, world: World, *, missing: bool = False) -> Action:
         return Action(act, number, "annual_2026", 0)
     if act is Act.TEAM_DAYS_OFF:
         return Action(act, number, "weekends")
+    if act is Act.TEAM_OVERDUE:
+        return Action(act, number, "off")
     if act is Act.CYCLE_TYPE:
         return Action(act, number, "annual")
     if act is Act.CYCLE_MOVE:

@@ -14,7 +14,13 @@ from bot.store.models import Cadre, Cycle, Reminder, ReminderKind, ReminderState
 from tests.fakes.bot_api import FakeBotApi
 from tests.utils import updates
 from tests.utils.clock import FakeClock
-from tests.utils.teams import completes_annual_report, joins, submits, supervisor_with_team
+from tests.utils.teams import (
+    completes_annual_report,
+    invite_code,
+    joins,
+    submits,
+    supervisor_with_team,
+)
 from tests.utils.telegram import FakeTelegram, FakeUser
 
 # The clock starts on Wednesday 25 November 2026, 10:00 in Beijing (02:00 UTC).
@@ -377,3 +383,90 @@ async def test_a_member_who_leaves_and_comes_back_is_reminded_once(
     clock.now = datetime(2026, 12, 24, 10, 0, tzinfo=UTC)
     await tg.remind()
     assert len(reminders_to(zhang)) == 1
+
+
+async def test_a_reminder_that_reaches_quiet_hours_late_waits_for_the_morning(
+    tg: FakeTelegram, clock: FakeClock, db: Database
+) -> None:
+    boss, zhang, _ = await team_of_two(tg)
+    await opens_cycle(boss)
+    await tg.deliver()
+    # The bot was down from before the 1-day reminder (30th, 18:00) until 22:30 that night.
+    clock.now = datetime(2026, 12, 30, 14, 30, tzinfo=UTC)
+    await tg.remind()
+    assert not reminders_to(zhang)
+    clock.now = datetime(2026, 12, 31, 0, 0, tzinfo=UTC)  # 08:00 Beijing
+    await tg.remind()
+    [sent] = reminders_to(zhang)
+    assert "还剩10小时" in sent
+
+
+async def test_a_co_supervisor_who_joins_after_the_cycle_opened_gets_its_digest(
+    tg: FakeTelegram, clock: FakeClock
+) -> None:
+    boss, _, _ = await team_of_two(tg)
+    await opens_cycle(boss)
+    deputy = tg.user(5)
+    await boss.says("/team")
+    await boss.presses("添加共同审阅人")
+    code = invite_code(boss.last_text)
+    await deputy.registers(name="王副书记", position="副书记")
+    await deputy.says(f"/start {code}")
+    await deputy.presses("加入")
+    await tg.deliver()
+    clock.now = DEADLINE_UTC
+    await tg.remind()
+    assert len(digests_to(boss)) == 1 and len(digests_to(deputy)) == 1
+
+
+async def test_changing_reminders_after_the_deadline_sends_nothing_again(
+    tg: FakeTelegram, clock: FakeClock
+) -> None:
+    boss, zhang, _ = await team_of_two(tg)
+    await opens_cycle(boss)
+    await tg.deliver()
+    clock.now = DEADLINE_UTC
+    await tg.remind()
+    assert len(overdue_to(zhang)) == 1 and len(digests_to(boss)) == 1
+    await boss.says("/deadlines")
+    await boss.presses("打开周期")
+    await boss.presses("修改提醒")
+    await boss.says("2d")
+    clock.advance(minutes=5)
+    await tg.remind()
+    assert len(overdue_to(zhang)) == 1 and len(digests_to(boss)) == 1
+
+
+async def test_daily_overdue_reminders_turned_off_stop(tg: FakeTelegram, clock: FakeClock) -> None:
+    boss, zhang, _ = await team_of_two(tg)
+    await opens_cycle(boss)
+    await tg.deliver()
+    clock.now = DEADLINE_UTC
+    await tg.remind()
+    await boss.says("/team")
+    await boss.presses("述职周期")
+    await boss.presses("关闭逾期每日提醒")
+    assert "逾期后每日提醒：关" in boss.last_text
+    clock.now = datetime(2027, 1, 4, 1, 0, tzinfo=UTC)
+    await tg.remind()
+    assert len(overdue_to(zhang)) == 1  # the notice at the deadline, no daily one
+    assert len(digests_to(boss)) == 2  # the supervisor's daily digest goes on
+
+
+async def test_members_read_the_cycle_in_their_own_language(
+    tg: FakeTelegram, clock: FakeClock
+) -> None:
+    boss = tg.user(1)
+    code = await supervisor_with_team(boss)
+    alice = tg.user(6, language_code="en")
+    await alice.registers(name="Alice Wang", language="English")
+    await alice.says(f"/start {code}")
+    await alice.presses("Join")
+    await opens_cycle(boss)
+    await tg.deliver()
+    announcement = alice.last_text
+    assert "Thursday 31 December 2026, 18:00" in announcement
+    assert "年" not in announcement
+    clock.now = datetime(2026, 12, 24, 10, 0, tzinfo=UTC)
+    await tg.remind()
+    assert "7 days left" in alice.last_text and "not started yet" in alice.last_text

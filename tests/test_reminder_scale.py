@@ -49,12 +49,15 @@ class Seeded:
 async def seed(db: Database, members: int, now: datetime) -> Seeded:
     """A team of `members` registered members, an open annual cycle due in three days, and
     for each member one BEFORE reminder that fell due a minute ago. Written in bulk."""
-    stamp = {"created_at": now, "updated_at": now}
     async with db.engine.begin() as conn:
         team_id = (
             await conn.execute(
                 insert(Team).returning(Team.__table__.c.id),  # type: ignore[attr-defined]
-                [Team(name="规模测试组", **stamp).model_dump(exclude={"id"})],
+                [
+                    Team(name="规模测试组", created_at=now, updated_at=now).model_dump(
+                        exclude={"id"}
+                    )
+                ],
             )
         ).scalar_one()
         await conn.execute(
@@ -65,7 +68,8 @@ async def seed(db: Database, members: int, now: datetime) -> Seeded:
                     chat_id=FIRST_CHAT + n,
                     name=f"成员{n}",
                     registered=True,
-                    **stamp,
+                    created_at=now,
+                    updated_at=now,
                 ).model_dump(exclude={"id"})
                 for n in range(members)
             ],
@@ -101,7 +105,8 @@ async def seed(db: Database, members: int, now: datetime) -> Seeded:
                         offsets=["1d"],
                         status=CycleStatus.OPEN,
                         opened_at=now - timedelta(days=1),
-                        **stamp,
+                        created_at=now,
+                        updated_at=now,
                     ).model_dump(exclude={"id"})
                 ],
             )

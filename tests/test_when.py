@@ -18,6 +18,7 @@ from bot.cycles.when import (
     read_moment,
     read_offsets,
     read_zone,
+    zone_label,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -358,3 +359,18 @@ def test_minute_offsets_and_none_are_read() -> None:
     assert read_offsets("none") == () and read_offsets("不提醒") == ()
     with pytest.raises(Unreadable):
         read_offsets("601m")
+
+
+def test_a_whole_hour_utc_offset_is_a_zone_shown_as_typed() -> None:
+    zone = read_zone("UTC+8")
+    assert zone is not None and zone.key == "Etc/GMT-8" and zone_label(zone) == "UTC+8"
+    west = read_zone("gmt-5")
+    assert west is not None and zone_label(west) == "UTC-5"
+    assert read_zone("UTC+13") is None
+
+
+def test_todays_date_typed_after_its_time_is_past_not_next_year() -> None:
+    now = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)  # 20:00 in Beijing
+    with pytest.raises(Unreadable) as raised:
+        read_moment("3月13日", now=now, zone=ZoneInfo("Asia/Shanghai"))
+    assert raised.value.reason == "past"

@@ -544,11 +544,16 @@ async def _begin_report(
     except KeyError:
         return [Reply(res.t(language, "unknown_report_type")), *_type_picker(res, cadre)]
     assert cadre.id is not None
+    if period is None:
+        # A report a cycle of the person's team asks for is written for that cycle's period
+        # (opened in March for last year's, say), not for the calendar's.
+        period = await deadlines.cycle_period(session, cadre, report_type)
+    period = period or _period(now.astimezone(res.zone))
     interview = Interview(
         cadre_id=cadre.id,
         report_type=report_type,
         language=language,
-        period=period or _period(now.astimezone(res.zone)),
+        period=period,
         status=InterviewStatus.ACTIVE,
         current_question=questionnaire.first(),
         started_at=now,

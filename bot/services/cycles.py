@@ -16,7 +16,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cycles.calendar import DaysOff
+from bot.cycles.calendar import DaysOff, next_morning
 from bot.cycles.when import (
     DEFAULT_OFFSETS,
     Unreadable,
@@ -65,14 +65,6 @@ def _id(row: Cadre | Team | Cycle) -> int:
     return row.id
 
 
-def report_name(res: Resources, lang: str, report_type: str) -> str:
-    """A report type's name in a language (its id if this version lacks it)."""
-    try:
-        return res.catalogue.get(report_type, as_language(lang, res.default_language)).name
-    except KeyError:
-        return report_type
-
-
 def minutes_arg(moment: datetime) -> str:
     """A moment as a button's argument: minutes since the epoch."""
     return str(int(moment.timestamp() // 60))
@@ -82,7 +74,10 @@ def moment_of_arg(arg: str) -> datetime | None:
     """The moment a button's argument names, or None if it names none."""
     if not arg.isdigit() or len(arg) > 10:
         return None
-    return datetime.fromtimestamp(int(arg) * 60, UTC)
+    try:
+        return datetime.fromtimestamp(int(arg) * 60, UTC)
+    except (ValueError, OverflowError, OSError):  # beyond the calendar: a forged button
+        return None
 
 
 # Finding a cycle the presser may touch ----------------------------------------------------
@@ -161,7 +156,7 @@ async def cycles_page(
                 res,
                 cadre,
                 key,
-                title=cycle.title,
+                title=reminding.title_of(res, cadre.language, cycle),
                 deadline=reminding.moment_text(lang, cycle.deadline_at, zone),
             )
         )
@@ -179,7 +174,15 @@ async def cycles_page(
     )
     tid = _id(team)
     rows: list[tuple[Button, ...]] = [
-        (_b(res, cadre, "btn_cycle_line", Action(Act.CYCLE, _id(c)), title=c.title[:40]),)
+        (
+            _b(
+                res,
+                cadre,
+                "btn_cycle_line",
+                Action(Act.CYCLE, _id(c)),
+                title=reminding.title_of(res, cadre.language, c)[:40],
+            ),
+        )
         for c in cycles
     ]
     following = {
@@ -204,7 +207,7 @@ async def cycles_page(
                 res,
                 cadre,
                 "btn_overdue_off" if team.overdue_daily else "btn_overdue_on",
-                Action(Act.TEAM_OVERDUE, tid),
+                Action(Act.TEAM_OVERDUE, tid, "off" if team.overdue_daily else "on"),
             ),
             _b(res, cadre, "btn_back_team", Action(Act.TEAM, tid)),
         ),
@@ -271,10 +274,20 @@ async def choose_type(
             cadre,
             "btn_cycle_line",
             Action(Act.CYCLE, _id(existing)),
-            title=existing.title[:40],
+            title=reminding.title_of(res, cadre.language, existing)[:40],
         )
-        return [Reply(_t(res, cadre, "cycle_exists", title=existing.title), ((go,),))]
-    name = report_name(res, lang, report_type)
+        return [
+            Reply(
+                _t(
+                    res,
+                    cadre,
+                    "cycle_exists",
+                    title=reminding.title_of(res, cadre.language, existing),
+                ),
+                ((go,),),
+            )
+        ]
+    name = reminding.report_name(res, lang, report_type)
     cycle.report_type = report_type
     cycle.period = period
     cycle.title = res.raw(lang, "cycle_title", period=period, report=name)
@@ -307,7 +320,13 @@ def ask_deadline(res: Resources, cadre: Cadre, cycle: Cycle, team: Team) -> list
     zone = reminding.team_zone(res, team)
     return [
         Reply(
-            _t(res, cadre, "cycle_ask_deadline", title=cycle.title, zone=zone_label(zone)),
+            _t(
+                res,
+                cadre,
+                "cycle_ask_deadline",
+                title=reminding.title_of(res, cadre.language, cycle),
+                zone=zone_label(zone),
+            ),
             force_reply=_t(res, cadre, "cycle_deadline_placeholder"),
         )
     ]
@@ -384,7 +403,16 @@ async def _typed_deadline(
     )
     no = _b(res, cadre, "btn_cycle_keep", Action(Act.CYCLE, _id(cycle)))
     return [
-        Reply(_t(res, cadre, "cycle_move_confirm", title=cycle.title, deadline=when), ((yes, no),))
+        Reply(
+            _t(
+                res,
+                cadre,
+                "cycle_move_confirm",
+                title=reminding.title_of(res, cadre.language, cycle),
+                deadline=when,
+            ),
+            ((yes, no),),
+        )
     ]
 
 
@@ -433,8 +461,8 @@ async def confirmation(
             res,
             cadre,
             "cycle_confirm",
-            title=cycle.title,
-            report=report_name(res, lang, cycle.report_type),
+            title=reminding.title_of(res, cadre.language, cycle),
+            report=reminding.report_name(res, lang, cycle.report_type),
             period=cycle.period,
             deadline=reminding.moment_text(lang, cycle.deadline_at, zone),
             offsets=_offsets_text(lang, cycle) or "—",
@@ -475,9 +503,14 @@ async def open_cycle(
             Reply(_t(res, cadre, "deadline_past", zone=zone_label(reminding.team_zone(res, team)))),
             *ask_deadline(res, cadre, cycle, team),
         ]
-    if await _same_report(session, team, cycle.report_type, cycle.period) is not None:
-        return [Reply(_t(res, cadre, "cycle_exists", title=cycle.title))]
+    # Locked first: two supervisors opening the same report at once open one cycle.
     await team_store.lock_team(session=session, team_id=_id(team))
+    if await _same_report(session, team, cycle.report_type, cycle.period) is not None:
+        return [
+            Reply(
+                _t(res, cadre, "cycle_exists", title=reminding.title_of(res, cadre.language, cycle))
+            )
+        ]
     cycle.status = CycleStatus.OPEN
     cycle.opened_at = now
     cycle.updated_at = now
@@ -487,7 +520,15 @@ async def open_cycle(
     planned = await reminding.plan_cycle(session, res, cycle, team, now)
     await announce(session, res, cycle, team, now)
     return [
-        Reply(_t(res, cadre, "cycle_opened", title=cycle.title, members=planned)),
+        Reply(
+            _t(
+                res,
+                cadre,
+                "cycle_opened",
+                title=reminding.title_of(res, cadre.language, cycle),
+                members=planned,
+            )
+        ),
         *await page(session, res, cadre, cycle, team, now),
     ]
 
@@ -517,8 +558,8 @@ async def announce(
             lang,
             key,
             team=team.name,
-            title=cycle.title,
-            report=report_name(res, lang, cycle.report_type),
+            title=reminding.title_of(res, lang, cycle),
+            report=reminding.report_name(res, lang, cycle.report_type),
             period=cycle.period,
             deadline=reminding.moment_text(lang, cycle.deadline_at, zone),
         )
@@ -544,13 +585,34 @@ async def welcome_member(
 ) -> None:
     """Someone joined the team: told of its open cycles at once, and reminded like the rest."""
     for cycle in await open_cycles(session, _id(team)):
-        if cycle.deadline_at is None:
-            continue
+        if cycle.deadline_at is None or cycle.deadline_at <= now:
+            continue  # past it: they are not told they are late the moment they join
         planned = await reminding.plan_cycle(
             session, res, cycle, team, now, only={_id(person): person.timezone}
         )
         if planned:
             await announce(session, res, cycle, team, now, only=[_id(person)])
+
+
+async def welcome_supervisor(
+    session: AsyncSession, res: Resources, team: Team, person: Cadre, now: datetime
+) -> None:
+    """A new supervisor of the team gets the digests of its open cycles: at the deadline,
+    or, past it, the next working morning (and daily while anyone is outstanding)."""
+    for cycle in await open_cycles(session, _id(team)):
+        if cycle.deadline_at is None:
+            continue
+        if cycle.deadline_at > now:
+            await reminder_store.add(
+                session, reminding.plan_digests(res, cycle, team, [(_id(person), person.timezone)])
+            )
+            continue
+        zone = reminding.person_zone(res, person.timezone, team)
+        at = next_morning(after=now, zone=zone, days_off=reminding.days_off_of(team))
+        await reminder_store.add(
+            session,
+            [reminder_store.Planned(_id(cycle), _id(person), ReminderKind.DIGEST, "daily", at, at)],
+        )
 
 
 # An open cycle ----------------------------------------------------------------------------
@@ -575,7 +637,7 @@ async def page(
             res,
             cadre,
             key,
-            title=cycle.title,
+            title=reminding.title_of(res, cadre.language, cycle),
             team=team.name,
             deadline=reminding.moment_text(lang, cycle.deadline_at, zone),
             left=reminding.span_text(lang, left)
@@ -652,7 +714,10 @@ async def close(
 ) -> list[Reply]:
     """Closed: no more reminders or digests; submissions are still accepted."""
     if cycle.status != CycleStatus.OPEN or revision != cycle.revision:
-        return await page(session, res, cadre, cycle, team, now)
+        return [
+            Reply(_t(res, cadre, "stale_button")),
+            *await page(session, res, cadre, cycle, team, now),
+        ]
     cycle.status = CycleStatus.CLOSED
     cycle.closed_at = now
     cycle.updated_at = now
@@ -660,7 +725,7 @@ async def close(
     session.add(cycle)
     await reminder_store.skip_pending(session, cycle_id=_id(cycle), reason="closed")
     return [
-        Reply(_t(res, cadre, "cycle_closed", title=cycle.title)),
+        Reply(_t(res, cadre, "cycle_closed", title=reminding.title_of(res, cadre.language, cycle))),
         *await page(session, res, cadre, cycle, team, now),
     ]
 
@@ -674,7 +739,17 @@ def ask_close(res: Resources, cadre: Cadre, cycle: Cycle) -> list[Reply]:
         Action(Act.CYCLE_CLOSE_YES, _id(cycle), revision=cycle.revision),
     )
     no = _b(res, cadre, "btn_cycle_keep", Action(Act.CYCLE, _id(cycle)))
-    return [Reply(_t(res, cadre, "cycle_close_confirm", title=cycle.title), ((yes, no),))]
+    return [
+        Reply(
+            _t(
+                res,
+                cadre,
+                "cycle_close_confirm",
+                title=reminding.title_of(res, cadre.language, cycle),
+            ),
+            ((yes, no),),
+        )
+    ]
 
 
 def ask_offsets(res: Resources, cadre: Cadre, cycle: Cycle) -> list[Reply]:
@@ -753,7 +828,7 @@ async def exempt(
     else:
         return await page(session, res, cadre, cycle, team, now)
     lang = as_language(person.language, res.default_language)
-    text = res.t(lang, notify_key, title=cycle.title, team=team.name)
+    text = res.t(lang, notify_key, title=reminding.title_of(res, lang, cycle), team=team.name)
     enqueue(
         session,
         recipient_id=member.cadre_id,
@@ -762,7 +837,17 @@ async def exempt(
         now=now,
     )
     key = "cycle_exempted" if excuse else "cycle_unexempted"
-    return [Reply(_t(res, cadre, key, name=person.name, title=cycle.title))]
+    return [
+        Reply(
+            _t(
+                res,
+                cadre,
+                key,
+                name=person.name,
+                title=reminding.title_of(res, cadre.language, cycle),
+            )
+        )
+    ]
 
 
 async def exempt_button(
@@ -841,13 +926,25 @@ async def set_days_off(
     return await cycles_page(session, res, cadre, team)
 
 
-async def toggle_overdue(
-    session: AsyncSession, res: Resources, cadre: Cadre, team: Team, now: datetime
+async def set_overdue(
+    session: AsyncSession, res: Resources, cadre: Cadre, team: Team, value: str, now: datetime
 ) -> list[Reply]:
-    """Daily reminders for members past the deadline: on or off."""
-    team.overdue_daily = not team.overdue_daily
+    """Daily reminders for members past the deadline: "on" or "off" (the button says which,
+    so an old page's button does what it said). Off: those already planned are dropped."""
+    if value not in ("on", "off"):
+        return [refused(res, cadre.language)]
+    team.overdue_daily = value == "on"
     team.updated_at = now
     session.add(team)
+    if not team.overdue_daily:
+        for cycle in await open_cycles(session, _id(team)):
+            await reminder_store.skip_pending(
+                session,
+                cycle_id=_id(cycle),
+                kinds=(ReminderKind.OVERDUE,),
+                label="daily",
+                reason="daily reminders off",
+            )
     return await cycles_page(session, res, cadre, team)
 
 

@@ -32,7 +32,7 @@ from bot.store.models import (
 )
 from bot.store.outbox import enqueue
 
-CYCLES_LISTED = 10
+CYCLES_LISTED = 8  # open cycles listed (and buttons): more would not fit one message
 
 
 def _t(res: Resources, cadre: Cadre, key: str, /, **params: str | int) -> str:
@@ -65,6 +65,24 @@ def zone_of(res: Resources, cadre: Cadre, team: Team | None) -> ZoneInfo:
     if team is not None:
         return reminding.person_zone(res, cadre.timezone, team)
     return reminding.zone_named(cadre.timezone, res.zone)
+
+
+async def cycle_period(session: AsyncSession, cadre: Cadre, report_type: str) -> str | None:
+    """The period of an open cycle of one of the person's teams for this report type
+    (the earliest deadline first): an interview begun for that report is for it."""
+    statement = (
+        select(Cycle.period)
+        .join(Membership, col(Membership.team_id) == col(Cycle.team_id))
+        .where(
+            col(Membership.cadre_id) == cadre.id,
+            col(Membership.role) == Role.MEMBER,
+            col(Membership.left_at).is_(None),
+            col(Cycle.status) == CycleStatus.OPEN,
+            col(Cycle.report_type) == report_type,
+        )
+        .order_by(col(Cycle.deadline_at))
+    )
+    return (await session.exec(statement)).first()
 
 
 # /deadlines -------------------------------------------------------------------------------
@@ -142,14 +160,17 @@ async def _member_lines(
             wanted = {_id(cadre): (cycle.report_type, cycle.period)}
             found = (await reminding.progress(session, res, wanted)).get(_id(cadre))
             state = reminding.progress_text(res, lang, found)
-            buttons.append((reminding.go_button(res, lang, _id(cycle), found),))
+            go = reminding.go_button(res, lang, _id(cycle), found)
+            # Several cycles: each button says whose it is.
+            title = reminding.title_of(res, lang, cycle)
+            buttons.append((Button(f"{go.label} · {title[:30]}", go.action),))
         left = cycle.deadline_at - now
         lines.append(
             _t(
                 res,
                 cadre,
                 "deadlines_line",
-                title=cycle.title,
+                title=reminding.title_of(res, lang, cycle),
                 team=team.name,
                 deadline=reminding.moment_text(lang, cycle.deadline_at, zone),
                 left=reminding.span_text(lang, left)
@@ -159,7 +180,7 @@ async def _member_lines(
             )
         )
     del wanted
-    return Reply("\n\n".join(lines), tuple(buttons[:5]))
+    return Reply("\n\n".join(lines), tuple(buttons))
 
 
 async def _supervisor_lines(
@@ -178,7 +199,7 @@ async def _supervisor_lines(
                 res,
                 cadre,
                 "deadlines_supervised",
-                title=cycle.title,
+                title=reminding.title_of(res, lang, cycle),
                 team=team.name,
                 deadline=reminding.moment_text(
                     lang, cycle.deadline_at, reminding.team_zone(res, team)
@@ -342,7 +363,7 @@ async def _tell_supervisors_away(
                     "notify_away",
                     name=cadre.name,
                     until=reminding.moment_text(lang, cadre.away_until, zone),
-                    title=cycle.title,
+                    title=reminding.title_of(res, lang, cycle),
                     deadline=reminding.moment_text(lang, cycle.deadline_at, zone),
                 )
                 assert supervisor.id is not None

@@ -225,7 +225,7 @@ def _reminder(
     lang = as_language(person.language, res.default_language)
     zone = reminding.person_zone(res, person.timezone, team)
     params: dict[str, str | int] = {
-        "title": cycle.title,
+        "title": reminding.title_of(res, lang, cycle),
         "team": team.name,
         "deadline": reminding.moment_text(lang, cycle.deadline_at, zone),
         "progress": reminding.progress_text(res, lang, progress),
@@ -265,7 +265,7 @@ def _digest(
     head = res.t(
         lang,
         "digest",
-        title=cycle.title,
+        title=reminding.title_of(res, lang, cycle),
         team=team.name,
         deadline=reminding.moment_text(lang, cycle.deadline_at, zone),
     )

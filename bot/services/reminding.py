@@ -250,8 +250,11 @@ async def replan(
     session: AsyncSession, res: Resources, cycle: Cycle, team: Team, now: datetime
 ) -> int:
     """The deadline, the offsets or the team's calendar changed: rows still to send are
-    replaced by a new plan."""
+    replaced by a new plan. Past the deadline nothing is planned again (the overdue
+    notices and digests have gone, and their daily successors stand)."""
     assert cycle.id is not None
+    if cycle.deadline_at is None or cycle.deadline_at <= now:
+        return 0
     await store.skip_pending(session, cycle_id=cycle.id, reason="replanned")
     return await plan_cycle(session, res, cycle, team, now)
 
@@ -437,6 +440,23 @@ def moment_text(lang: str, moment: datetime, zone: ZoneInfo) -> str:
             f"{local.year}年{local.month}月{local.day}日（{weekday}）{local:%H:%M}（{zone_name}）"
         )
     return f"{weekday} {local.day} {local:%B %Y}, {local:%H:%M} ({zone_name})"
+
+
+def report_name(res: Resources, lang: str, report_type: str) -> str:
+    """A report type's name in a language (its id if this version lacks it)."""
+    try:
+        return res.catalogue.get(report_type, as_language(lang, res.default_language)).name
+    except KeyError:
+        return report_type
+
+
+def title_of(res: Resources, lang: str, cycle: Cycle) -> str:
+    """A cycle's title in the reader's language: its report and period."""
+    if not cycle.report_type:
+        return cycle.title
+    return res.raw(
+        lang, "cycle_title", period=cycle.period, report=report_name(res, lang, cycle.report_type)
+    )
 
 
 def span_text(lang: str, span: timedelta) -> str:

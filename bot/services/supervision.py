@@ -41,7 +41,7 @@ _SUPERVISOR_ACTS: dict[Act, _TeamAct] = {
     Act.CYCLE_NEW: lambda s, r, c, t, a, n: cycles.start(s, r, c, t, n),
     Act.TEAM_ZONE: lambda s, r, c, t, a, n: cycles.ask_zone(s, r, c, t),
     Act.TEAM_DAYS_OFF: lambda s, r, c, t, a, n: cycles.set_days_off(s, r, c, t, a.arg, n),
-    Act.TEAM_OVERDUE: lambda s, r, c, t, a, n: cycles.toggle_overdue(s, r, c, t, n),
+    Act.TEAM_OVERDUE: lambda s, r, c, t, a, n: cycles.set_overdue(s, r, c, t, a.arg, n),
 }
 
 SUPERVISION_ACTS = frozenset(

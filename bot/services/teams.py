@@ -392,6 +392,8 @@ async def confirm_join(
             )
     if invite.role == Role.MEMBER:
         await cycles.welcome_member(session, res, team, cadre, now)
+    else:
+        await cycles.welcome_supervisor(session, res, team, cadre, now)
     key = "joined_supervisor" if invite.role == Role.SUPERVISOR else "joined"
     return [Reply(_t(res, cadre, key, team=team.name))]
 
@@ -654,6 +656,7 @@ async def name_successor(
         session=session, team_id=team.id, cadre_id=person.id, role=Role.SUPERVISOR, now=now
     )
     notify.promoted(session, res, to=person, team=team, by=cadre, now=now)
+    await cycles.welcome_supervisor(session, res, team, person, now)
     return [Reply(_t(res, cadre, "successor_named", name=person.name, team=team.name))]
 
 
