@@ -470,6 +470,13 @@ class Reminder(SQLModel, table=True):
             sqlite_where=text("state IN ('pending', 'sending')"),
             postgresql_where=text("state IN ('pending', 'sending')"),
         ),
+        # When a held-back row (quiet hours, a retry) may next be claimed.
+        Index(
+            "ix_reminder_pending_not_before",
+            "not_before",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
         Index("ix_reminder_cycle_recipient", "cycle_id", "recipient_id"),
         _NEVER_REUSED,
     )

@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 OVERALL_RATE = 30.0  # calls a second, every chat together
 BACKGROUND_RATE = 25.0  # of which background calls may take at most this many
 CHAT_BURST = 3  # calls one chat may get at once, then one a second
+# The bot's budget refills continuously with small bursts: a full one-second bucket would
+# let a sender that paused a moment (sending ahead) fire 25 and 25 more within a second.
+OVERALL_BURST = 5
+BACKGROUND_BURST = 1
 GROUP_PER_MINUTE = 20
 RECENT_SECONDS = 10.0  # the window over which replies' share of the budget is measured
 _KEEP_CHATS = 1024  # idle chat pacers kept before the full ones are dropped
@@ -66,8 +70,8 @@ class DebriefRateLimiter(BaseRateLimiter[Priority]):
         chat_burst: int = CHAT_BURST,
         max_retries: int = 2,
     ) -> None:
-        self._overall = AsyncLimiter(overall_rate, 1)
-        self._background = AsyncLimiter(background_rate, 1)
+        self._overall = AsyncLimiter(OVERALL_BURST, OVERALL_BURST / overall_rate)
+        self._background = AsyncLimiter(BACKGROUND_BURST, BACKGROUND_BURST / background_rate)
         self._chat_burst = chat_burst
         self._chats: dict[int | str, AsyncLimiter] = {}
         self._paused_until: dict[int | str, float] = {}  # loop time, after a 429
@@ -141,7 +145,7 @@ class DebriefRateLimiter(BaseRateLimiter[Priority]):
                 return
             # The budget is spent: wait for the next place, but let replies that came
             # meanwhile go first.
-            await asyncio.sleep(1 / self._overall.max_rate)
+            await asyncio.sleep(1 / self._overall_rate)
 
     def background_rate_left(self) -> float:
         """Calls a second background senders may count on now: the background budget, less

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot
@@ -66,6 +66,7 @@ class ReminderDispatcher:
         self.concurrency = concurrency
         self._rate = rate  # a fixed planning rate (tests, benchmarks); else the limiter's
         self._wake = asyncio.Event()
+        self._waiting: tuple[datetime, store.Queue] | None = None  # the last queue read
 
     def wake(self) -> None:
         """Rows may have been planned: look now."""
@@ -106,6 +107,7 @@ class ReminderDispatcher:
         now = self.deps.clock()
         async with self.deps.db.session() as session:
             waiting = await store.queue(session, until=now + SEND_AHEAD_LIMIT)
+            self._waiting = (now, waiting)
             until = waiting.send_until(self.planning_rate(), now)
             claimed = await store.claim(session, now=now, ahead_until=until, limit=self.concurrency)
         if not claimed:
@@ -217,8 +219,9 @@ class ReminderDispatcher:
         now = self.deps.clock()
         async with self.deps.db.session() as session:
             held = await store.next_moment(session, after=now)
-            waiting = await store.queue(session, until=now + SEND_AHEAD_LIMIT)
-        ahead = waiting.next_start(self.planning_rate(), now)
+        # The queue as the pass that claimed nothing just read it (one count less per pause).
+        read_at, waiting = self._waiting or (now, store.Queue(()))
+        ahead = waiting.next_start(self.planning_rate(), max(now, read_at))
         moments = [m for m in (held, ahead) if m is not None]
         if not moments:
             return IDLE_SECONDS

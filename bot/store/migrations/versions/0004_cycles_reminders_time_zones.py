@@ -89,6 +89,13 @@ def upgrade() -> None:
             postgresql_where=sa.text("state IN ('pending', 'sending')"),
         )
         batch_op.create_index(
+            "ix_reminder_pending_not_before",
+            ["not_before"],
+            unique=False,
+            sqlite_where=sa.text("state = 'pending'"),
+            postgresql_where=sa.text("state = 'pending'"),
+        )
+        batch_op.create_index(
             batch_op.f("ix_reminder_recipient_id"), ["recipient_id"], unique=False
         )
 
@@ -135,6 +142,11 @@ def downgrade() -> None:
 
     with op.batch_alter_table("reminder", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reminder_recipient_id"))
+        batch_op.drop_index(
+            "ix_reminder_pending_not_before",
+            sqlite_where=sa.text("state = 'pending'"),
+            postgresql_where=sa.text("state = 'pending'"),
+        )
         batch_op.drop_index(
             "ix_reminder_due",
             sqlite_where=sa.text("state IN ('pending', 'sending')"),
