@@ -161,7 +161,12 @@ async def test_two_dispatchers_send_every_reminder_exactly_once(
 ) -> None:
     seeded = await seed(tg.deps.db, MEMBERS, clock())
     # The second dispatcher has a Database (an engine, a pool) of its own on the same
-    # database, as a second instance would; they share only the database and the bot.
+    # database, as a second instance would; they share only the database and the bot. On
+    # PostgreSQL their claims race for real (SKIP LOCKED keeps them apart); on SQLite the
+    # file's write lock (BEGIN IMMEDIATE) serialises them, not the Database's own queue.
+    # (Both run on one event loop: on SQLite that holds as long as no transaction waits
+    # for I/O, true of the inline connection; else the other's BEGIN would wait on the
+    # loop's thread and fail after the busy timeout instead of deadlocking.)
     other_db = Database(database_url)
     try:
         other = Deps(db=other_db, res=tg.deps.res, clock=clock)

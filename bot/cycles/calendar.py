@@ -8,6 +8,7 @@ and an ambiguous one is its first occurrence.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,6 +50,7 @@ def calendar_knows(days_off: DaysOff, year: int) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def is_working_day(day: date, days_off: DaysOff) -> bool:
     """Whether `day` counts as a working day for a team with this setting."""
     if days_off is DaysOff.NONE:

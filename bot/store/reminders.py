@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlmodel import col
 from sqlmodel import select as select_rows
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.models import (
-    ACTIVE_REMINDER_STATES,
     Cycle,
     CycleStatus,
     Reminder,
@@ -33,6 +32,9 @@ from bot.store.models import (
 LEASE = timedelta(minutes=10)  # how long a claim holds before another may take the row
 
 _T = Reminder.__table__  # type: ignore[attr-defined]
+# Rows still to send, written as literals: SQLite uses the partial indexes only when the
+# condition matches theirs as written (bound parameters would not).
+_ACTIVE = text("reminder.state IN ('pending', 'sending')")
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ async def claim(
                 ),
             ),
             # Lets the planner use the partial index of rows still to send.
-            col(Reminder.state).in_(ACTIVE_REMINDER_STATES),
+            _ACTIVE,
         )
         .order_by(col(Reminder.planned_at), col(Reminder.id))
         .limit(limit)
@@ -231,7 +233,7 @@ async def queue(session: AsyncSession, *, until: datetime) -> Queue:
     statement = (
         select(_T.c.planned_at, func.count())
         .where(
-            _T.c.state.in_(ACTIVE_REMINDER_STATES),
+            _ACTIVE,
             _T.c.planned_at <= until,
         )
         .group_by(_T.c.planned_at)
@@ -245,7 +247,7 @@ async def next_moment(session: AsyncSession, *, after: datetime) -> datetime | N
     """The earliest `not_before` after `after` of a row still to send (one put off to the
     morning, or to be tried again): when a row held back may next be claimed."""
     statement = select(func.min(_T.c.not_before)).where(
-        _T.c.state == ReminderState.PENDING.value, _T.c.not_before > after
+        text("reminder.state = 'pending'"), _T.c.not_before > after
     )
     return (await (await session.connection()).execute(statement)).scalar_one_or_none()
 
@@ -264,7 +266,7 @@ async def later_due(
     statement = (
         select(_T.c.cycle_id, _T.c.recipient_id, func.max(_T.c.planned_at))
         .where(
-            _T.c.state.in_(ACTIVE_REMINDER_STATES),
+            _ACTIVE,
             _T.c.kind == ReminderKind.BEFORE.value,
             _T.c.planned_at <= now,
             _T.c.cycle_id.in_(cycles),

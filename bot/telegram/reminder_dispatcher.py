@@ -106,10 +106,17 @@ class ReminderDispatcher:
         """One claim, sent and settled. Returns how many rows it claimed."""
         now = self.deps.clock()
         async with self.deps.db.session() as session:
-            waiting = await store.queue(session, until=now + SEND_AHEAD_LIMIT)
-            self._waiting = (now, waiting)
-            until = waiting.send_until(self.planning_rate(), now)
-            claimed = await store.claim(session, now=now, ahead_until=until, limit=self.concurrency)
+            # Rows due now first; only a short batch looks at the queue to send ahead (a
+            # count of every row waiting, which a backlog would pay for on every pass).
+            claimed = await store.claim(session, now=now, ahead_until=now, limit=self.concurrency)
+            if len(claimed) < self.concurrency:
+                waiting = await store.queue(session, until=now + SEND_AHEAD_LIMIT)
+                self._waiting = (now, waiting)
+                until = waiting.send_until(self.planning_rate(), now)
+                if until > now:
+                    claimed += await store.claim(
+                        session, now=now, ahead_until=until, limit=self.concurrency - len(claimed)
+                    )
         if not claimed:
             return 0
         try:
