@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -41,6 +42,52 @@ def cn_number(n: int) -> str:
 def paragraphs(text: str) -> list[str]:
     """Split an answer into its non-empty lines, each a paragraph."""
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+# An enumerator the cadre typed at the start of an item: 一是 / 第一， / （一） / 1. / 1、 /
+# ① / (a) / First, — the template numbers the items itself.
+_ENUMERATOR = re.compile(
+    r"^\s*(?:"
+    r"[一二三四五六七八九十]{1,3}是[，,：:]?"
+    r"|第[一二三四五六七八九十]{1,3}[，,、：:]"
+    r"|[（(][一二三四五六七八九十\d]{1,3}[）)][、.，,]?"
+    r"|\d{1,2}(?:[、．)）]|\.(?!\d))"
+    r"|[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳]"
+    r"|[a-z][.)](?=\s)"
+    r"|(?:first|second|third|fourth|fifth|sixth|finally|lastly)[,:]"
+    r")\s*",
+    re.IGNORECASE,
+)
+
+
+def without_enumerator(text: str) -> str:
+    """An item without the enumerator its writer put before it ("一是深入基层…" →
+    "深入基层…"), for a list the template numbers; text that is nothing else is kept."""
+    stripped = _ENUMERATOR.sub("", text, count=1)
+    return stripped if stripped.strip() else text
+
+
+def post_in_unit(position: str, organisation: str, language: str) -> str:
+    """The post with its unit, the unit said once: "某市财政局" + "副局长" → "某市财政局副局长";
+    "某市财政局副局长" (the post already names it) or "财政局副局长" (names its end) → the
+    unit in full, then the post. In English "Deputy Director, Finance Bureau" in "City
+    Finance Bureau" → "Deputy Director, City Finance Bureau"."""
+    position, organisation = position.strip(), organisation.strip()
+    if not organisation:
+        return position
+    if language == "zh":
+        if organisation in position:
+            return position
+        for size in range(len(organisation), 1, -1):
+            if position.startswith(organisation[-size:]):
+                return organisation + position[size:]
+        return organisation + position
+    if organisation.lower() in position.lower():
+        return position
+    head, _, tail = position.rpartition(",")
+    if head and tail.strip() and tail.strip().lower() in organisation.lower():
+        return f"{head.strip()}, {organisation}"
+    return f"{position}, {organisation}" if position else organisation
 
 
 def format_date(day: date, language: Language) -> str:
@@ -97,6 +144,7 @@ def make_environment(prompts_dir: Path) -> Environment:
     )
     env.filters["cn_number"] = cn_number
     env.filters["paragraphs"] = paragraphs
+    env.filters["without_enumerator"] = without_enumerator
     return env
 
 
@@ -137,6 +185,7 @@ def render_report(
     html = env.get_template(template_name(questionnaire)).render(
         report={"type": questionnaire.report_type, "name": questionnaire.name, "period": period},
         author=author,
+        post=post_in_unit(author.position, author.organisation, questionnaire.language),
         date=format_date(today, questionnaire.language),
         sections=sections,
         answers={q.id: q for s in sections for q in s.questions},
