@@ -112,3 +112,31 @@ def test_post_in_unit(position: str, organisation: str, language: str, said: str
 )
 def test_without_enumerator(typed: str, kept: str) -> None:
     assert without_enumerator(typed) == kept
+
+
+def test_list_items_end_as_sentences_of_the_report() -> None:
+    text = draft("zh", {"shortcomings": ("调研不够深入；", "协调能力不强", "创新意识不足。")}, ZH)
+    assert "一是调研不够深入。" in text and "二是协调能力不强。" in text
+    assert "三是创新意识不足。" in text and "；" not in text
+    english = draft("en", {"goals": ("Open two clinics;", "Cut waiting times")}, EN)
+    assert "1. Open two clinics." in english and "2. Cut waiting times." in english
+
+
+@pytest.mark.parametrize("report", ["annual", "integrity"])
+def test_lead_ins_agree_with_the_number_of_items(report: str) -> None:
+    one = draft(
+        "zh", {"shortcomings": ("调研不够深入。",), "improvements": ("每月下基层。",)}, ZH, report
+    )
+    assert "以下不足" not in one and "主要不足是：" in one
+    assert "从以下方面" not in one and "我的改进措施是：" in one
+    two = draft("zh", {"shortcomings": ("调研不够深入。", "协调能力不强。")}, ZH, report)
+    assert "以下不足：" in two
+    # One answer holding a list typed line by line is several items.
+    lines = draft("zh", {"goals": ("抓好项目建设。\n抓好队伍建设。",)}, ZH, report)
+    assert "我将重点做好以下工作：" in lines
+    english = draft(
+        "en", {"lessons_learnt": ("Listen first.",), "goals": ("Open a clinic.",)}, EN, report
+    )
+    assert "this is the lesson I draw:" in english and "My main goal for next year is:" in english
+    several = draft("en", {"lessons_learnt": ("Listen first.", "Measure.")}, EN, report)
+    assert "these are the lessons I draw:" in several

@@ -67,6 +67,32 @@ def without_enumerator(text: str) -> str:
     return stripped if stripped.strip() else text
 
 
+# What a list item may end with that a report's sentence does not ("；" before the next
+# item, a comma left dangling); and what a finished sentence ends with.
+_DANGLING = "；;，,、：:"
+_ENDED = "。！？!?….」”’）)》>*"
+
+
+def finished(text: str, language: str) -> str:
+    """An answer ending as a sentence of the report: trailing list punctuation ("；") made a
+    full stop, a full stop added to one that ends in a word; other endings kept."""
+    body = text.rstrip()
+    stop = "。" if language == "zh" else "."
+    if not body:
+        return text
+    if body[-1] in _DANGLING:
+        return body[:-1].rstrip() + stop
+    if body[-1] in _ENDED:
+        return body
+    return body + stop
+
+
+def items(entries: Sequence[str]) -> int:
+    """How many items a list shows: its entries' non-empty lines (one message may hold a
+    list typed line by line)."""
+    return sum(len(paragraphs(entry)) for entry in entries)
+
+
 def post_in_unit(position: str, organisation: str, language: str) -> str:
     """The post with its unit, the unit said once: "某市财政局" + "副局长" → "某市财政局副局长";
     "某市财政局副局长" (the post already names it) or "财政局副局长" (names its end) → the
@@ -145,6 +171,8 @@ def make_environment(prompts_dir: Path) -> Environment:
     env.filters["cn_number"] = cn_number
     env.filters["paragraphs"] = paragraphs
     env.filters["without_enumerator"] = without_enumerator
+    env.filters["finished"] = finished
+    env.filters["items"] = items
     return env
 
 
@@ -183,7 +211,12 @@ def render_report(
         for i, section in enumerate(questionnaire.sections, start=1)
     )
     html = env.get_template(template_name(questionnaire)).render(
-        report={"type": questionnaire.report_type, "name": questionnaire.name, "period": period},
+        report={
+            "type": questionnaire.report_type,
+            "name": questionnaire.name,
+            "period": period,
+            "language": questionnaire.language,
+        },
         author=author,
         post=post_in_unit(author.position, author.organisation, questionnaire.language),
         date=format_date(today, questionnaire.language),
