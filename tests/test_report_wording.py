@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import PROJECT_DIR
 from bot.interview.questionnaire import load_catalogue
-from bot.render.document import ReportDocument
+from bot.render.document import BlockKind, ReportDocument
 from bot.render.report import (
     Author,
     make_environment,
@@ -140,3 +140,32 @@ def test_lead_ins_agree_with_the_number_of_items(report: str) -> None:
     assert "this is the lesson I draw:" in english and "My main goal for next year is:" in english
     several = draft("en", {"lessons_learnt": ("Listen first.", "Measure.")}, EN, report)
     assert "these are the lessons I draw:" in several
+
+
+@pytest.mark.parametrize(
+    ("report", "language"), [(r, lang) for r in ("annual", "integrity") for lang in ("zh", "en")]
+)
+def test_every_section_has_a_lead_and_subheadings_are_not_form_labels(
+    report: str, language: str
+) -> None:
+    questionnaire = CATALOGUE.get(report, language)  # type: ignore[arg-type]
+    answers = {q.id: (f"Answer to {q.id}.",) for q in questionnaire.questions}
+    document = render_report(
+        ENV,
+        questionnaire,
+        answers=answers,
+        skipped=set(),
+        author=ZH if language == "zh" else EN,
+        period="2026",
+        today=date(2026, 11, 25),
+    )
+    blocks = document.blocks
+    labels = {q.label for q in questionnaire.questions}
+    headings = [b for b in blocks if b.kind is BlockKind.HEADING2]  # <h3>
+    assert headings and not [h.text for h in headings if h.text.split(" ", 1)[-1] in labels]
+    assert not [h for h in headings if any(h.text.endswith(label) for label in labels)]
+    # The block after each section heading is a sentence of the report, not an answer.
+    for index, block in enumerate(blocks):
+        if block.kind is BlockKind.HEADING1:  # <h2>
+            following = blocks[index + 1]
+            assert following.kind is BlockKind.BODY and "Answer to" not in following.text

@@ -34,6 +34,9 @@ class Question(BaseModel):
 
     id: str = Field(pattern=_ID)
     label: str = Field(min_length=1, max_length=40)
+    # The report's subheading for the answer, in its register (坚持攻坚克难，着力破解……);
+    # the label where there is none.
+    heading: str | None = None
     text: str = Field(min_length=1)
     hint: str | None = None
     multiple: bool = False
@@ -61,6 +64,8 @@ class Section(BaseModel):
 
     id: str = Field(pattern=_ID)
     title: str = Field(min_length=1)
+    # The sentence that opens the section in the report.
+    lead: str | None = None
     questions: tuple[Question, ...] = Field(min_length=1)
 
 

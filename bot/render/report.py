@@ -138,6 +138,7 @@ class QuestionView:
 
     id: str
     label: str
+    heading: str  # the report's subheading (the label where the questionnaire has none)
     multiple: bool
     entries: tuple[str, ...]
     skipped: bool
@@ -155,6 +156,7 @@ class SectionView:
     number: int
     id: str
     title: str
+    lead: str  # the section's opening sentence ("" for none)
     questions: tuple[QuestionView, ...]
 
 
@@ -197,10 +199,12 @@ def render_report(
             number=i,
             id=section.id,
             title=section.title,
+            lead=section.lead or "",
             questions=tuple(
                 QuestionView(
                     id=q.id,
                     label=q.label,
+                    heading=q.heading or q.label,
                     multiple=q.multiple,
                     entries=tuple(answers.get(q.id, ())),
                     skipped=q.id in skipped and not answers.get(q.id),
