@@ -74,7 +74,7 @@ def test_a_substantial_answer_is_stored_and_the_next_question_asked() -> None:
 
 def test_a_thin_answer_gets_exactly_one_follow_up_and_the_addition_completes_it() -> None:
     first = run(engine.Text("Director"))
-    assert first.outputs == (engine.FollowUp("post"),)
+    assert first.outputs == (engine.FollowUp("post", "length"),)
     assert first.state.current == "post" and first.state.awaiting_follow_up
 
     second = run(engine.Text("since 2023"), state=first.state)
@@ -100,7 +100,7 @@ def test_a_list_question_collects_entries_until_next() -> None:
 
 def test_an_entry_without_a_figure_gets_a_follow_up_for_that_entry() -> None:
     t = run(engine.Text(LONG_POST), engine.Text("Built schools"))
-    assert t.outputs == (engine.FollowUp("results"),)
+    assert t.outputs == (engine.FollowUp("results", "figure"),)
     t = run(engine.Text("twelve of them, 2 ahead of plan"), state=t.state)
     assert t.state.entries("results") == ("Built schools. twelve of them, 2 ahead of plan",)
     assert t.outputs == (engine.Collected("results", 1),)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot.interview.questionnaire import Question, Questionnaire
-from bot.interview.substance import lacks_substance
+from bot.interview.substance import Lack, lacks_substance
 
 
 class Status(StrEnum):
@@ -130,9 +130,10 @@ class Ask:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """Ask once for the specific thing a thin answer lacks."""
+    """Ask once for the specific thing a thin answer lacks (`lack`: a `substance.Lack`)."""
 
     question_id: str
+    lack: str = "length"
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ def _show(
     else:
         if resumed:
             outputs.append(Notice("resumed"))
-        outputs.append(FollowUp(state.current) if state.awaiting_follow_up else Ask(state.current))
+        outputs.append(_follow_up(q, state) if state.awaiting_follow_up else Ask(state.current))
     return Transition(state, tuple(outputs))
 
 
@@ -267,6 +268,15 @@ def _pause(state: State) -> Transition:
 # A resent text this long is taken for a resend (its first reply was lost), not a new answer;
 # short ones ("无", "none") may rightly repeat.
 RESEND_MIN_CHARS = 20
+
+
+def _follow_up(q: Questionnaire, state: State) -> FollowUp:
+    """The follow-up for the current question's newest entry: what that entry lacks
+    (read again from the entry, so a resumed interview asks for the same thing)."""
+    assert state.current is not None
+    entries = state.entries(state.current)
+    lack = lacks_substance(q.question(state.current), entries[-1]) if entries else None
+    return FollowUp(state.current, (lack or Lack.LENGTH).value)
 
 
 def _resent(q: Questionnaire, state: State, question: Question, text: str) -> str | None:
@@ -304,7 +314,7 @@ def _answer(q: Questionnaire, state: State, question: Question, text: str) -> Tr
     if thin:
         return Transition(
             replace(answered, awaiting_follow_up=True),
-            (FollowUp(question.id),),
+            (_follow_up(q, answered),),
             frozenset({question.id}),
         )
     answered = replace(answered, awaiting_follow_up=False)

@@ -45,7 +45,10 @@ class Question(BaseModel):
     skippable: bool = True
     min_chars: int = Field(default=0, ge=0)
     needs_figure: bool = False
+    # The one follow-up to a thin answer: `follow_up` asks for more detail (too short);
+    # `follow_up_figure` for a figure or comparison (none given; `follow_up` if unset).
     follow_up: str | None = None
+    follow_up_figure: str | None = None
     # Which appraisal dimension the answer documents, if any; the pre-submission review
     # reads coverage of 德能勤绩廉 from these tags, not from keywords in the answers.
     dimension: Dimension | None = None
@@ -55,6 +58,12 @@ class Question(BaseModel):
         if (self.min_chars or self.needs_figure) and not self.follow_up:
             raise ValueError(f"question {self.id!r} checks substance but has no follow_up")
         return self
+
+    def follow_up_for(self, lack: str) -> str:
+        """The follow-up asking for what an answer lacks ("length" or "figure")."""
+        if lack == "figure" and self.follow_up_figure:
+            return self.follow_up_figure
+        return self.follow_up or ""
 
 
 class Section(BaseModel):

@@ -51,8 +51,8 @@ class Presenter:
         match output:
             case engine.Ask(qid):
                 return self.ask(qid)
-            case engine.FollowUp(qid):
-                follow_up = self.q.question(qid).follow_up or ""
+            case engine.FollowUp(qid, lack):
+                follow_up = self.q.question(qid).follow_up_for(lack)
                 return Reply(
                     self.t("follow_up", follow_up=follow_up),
                     ((self.button("btn_keep", Act.KEEP, qid),),),
