@@ -169,3 +169,10 @@ def test_every_section_has_a_lead_and_subheadings_are_not_form_labels(
         if block.kind is BlockKind.HEADING1:  # <h2>
             following = blocks[index + 1]
             assert following.kind is BlockKind.BODY and "Answer to" not in following.text
+
+
+def test_a_lone_item_keeps_no_enumerator_of_its_own() -> None:
+    text = draft("zh", {"shortcomings": ("一是深入基层调研还不够；",)}, ZH)
+    assert "主要不足是：\n深入基层调研还不够。" in text
+    listed = draft("zh", {"shortcomings": ("一是调研不够；\n二是协调不够；",)}, ZH)
+    assert "一是调研不够。" in listed and "二是协调不够。" in listed
