@@ -10,7 +10,7 @@ members (outbox) and plans their reminders (rows), in the transaction of the pre
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import delete
 from sqlmodel import col, select
@@ -267,7 +267,10 @@ async def choose_type(
             *await page(session, res, cadre, cycle, team, now),
         ]
     period = period_of(now, res)
-    existing = await _same_report(session, team, report_type, period)
+    # One cycle per report and period: submissions are one per person, type and period.
+    existing = await reminder_store.cycle_for(
+        session, team_id=_id(team), report_type=report_type, period=period
+    )
     if existing is not None:
         go = _b(
             res,
@@ -295,23 +298,6 @@ async def choose_type(
     cycle.revision += 1
     session.add(cycle)
     return ask_deadline(res, cadre, cycle, team)
-
-
-async def _same_report(
-    session: AsyncSession, team: Team, report_type: str, period: str
-) -> Cycle | None:
-    """A cycle of the team (open or closed) for the report type and period: submissions
-    are one per person, type and period, so a second cycle for them cannot be."""
-    return (
-        await session.exec(
-            select(Cycle).where(
-                col(Cycle.team_id) == team.id,
-                col(Cycle.report_type) == report_type,
-                col(Cycle.period) == period,
-                col(Cycle.status) != CycleStatus.DRAFT,
-            )
-        )
-    ).first()
 
 
 def ask_deadline(res: Resources, cadre: Cadre, cycle: Cycle, team: Team) -> list[Reply]:
@@ -505,7 +491,10 @@ async def open_cycle(
         ]
     # Locked first: two supervisors opening the same report at once open one cycle.
     await team_store.lock_team(session=session, team_id=_id(team))
-    if await _same_report(session, team, cycle.report_type, cycle.period) is not None:
+    same = await reminder_store.cycle_for(
+        session, team_id=_id(team), report_type=cycle.report_type, period=cycle.period
+    )
+    if same is not None:
         return [
             Reply(
                 _t(res, cadre, "cycle_exists", title=reminding.title_of(res, cadre.language, cycle))
@@ -631,7 +620,6 @@ async def page(
     zone = reminding.team_zone(res, team)
     found = await reminding.standing(session, res, cycle, team, now)
     key = "cycle_page_open" if cycle.status == CycleStatus.OPEN else "cycle_page_closed"
-    left = cycle.deadline_at - now
     lines = [
         _t(
             res,
@@ -640,9 +628,7 @@ async def page(
             title=reminding.title_of(res, cadre.language, cycle),
             team=team.name,
             deadline=reminding.moment_text(lang, cycle.deadline_at, zone),
-            left=reminding.span_text(lang, left)
-            if left > timedelta(0)
-            else res.raw(lang, "cycle_past"),
+            left=reminding.left_text(res, lang, cycle.deadline_at, now),
             offsets=_offsets_text(lang, cycle) or "—",
         ),
         *reminding.standing_lines(res, lang, found),

@@ -4,7 +4,7 @@ cycles), the cycle's button that starts or continues its interview, "remind me l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -164,7 +164,6 @@ async def _member_lines(
             # Several cycles: each button says whose it is.
             title = reminding.title_of(res, lang, cycle)
             buttons.append((Button(f"{go.label} · {title[:30]}", go.action),))
-        left = cycle.deadline_at - now
         lines.append(
             _t(
                 res,
@@ -173,9 +172,7 @@ async def _member_lines(
                 title=reminding.title_of(res, lang, cycle),
                 team=team.name,
                 deadline=reminding.moment_text(lang, cycle.deadline_at, zone),
-                left=reminding.span_text(lang, left)
-                if left > timedelta(0)
-                else res.raw(lang, "cycle_past"),
+                left=reminding.left_text(res, lang, cycle.deadline_at, now),
                 state=state,
             )
         )
@@ -194,7 +191,6 @@ async def _supervisor_lines(
             if len(replies) >= CYCLES_LISTED or cycle.deadline_at is None:
                 break
             found = await reminding.standing(session, res, cycle, team, now)
-            left = cycle.deadline_at - now
             head = _t(
                 res,
                 cadre,
@@ -204,9 +200,7 @@ async def _supervisor_lines(
                 deadline=reminding.moment_text(
                     lang, cycle.deadline_at, reminding.team_zone(res, team)
                 ),
-                left=reminding.span_text(lang, left)
-                if left > timedelta(0)
-                else res.raw(lang, "cycle_past"),
+                left=reminding.left_text(res, lang, cycle.deadline_at, now),
             )
             go = Button(res.raw(lang, "btn_cycle_page"), Action(Act.CYCLE, _id(cycle)))
             lines = [head, *reminding.standing_lines(res, lang, found)]

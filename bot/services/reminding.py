@@ -483,6 +483,13 @@ def span_text(lang: str, span: timedelta) -> str:
     return unit(max(minutes, 1), "minute")
 
 
+def left_text(res: Resources, lang: str, deadline: datetime, now: datetime) -> str:
+    """Time left until a deadline, or that it has passed."""
+    if deadline <= now:
+        return res.raw(lang, "cycle_past")
+    return span_text(lang, deadline - now)
+
+
 def progress_text(res: Resources, lang: str, found: tuple[int, int] | None) -> str:
     """How far a person is: sections done, or not started."""
     if found is None:

@@ -82,7 +82,7 @@ class OutboxSender:
         backoff = 1.0
         while not stop.is_set():
             if not owner.is_set():
-                await _first(stop.wait(), owner.wait())
+                await first_of(stop.wait(), owner.wait())
                 continue
             try:
                 # Cleared before the pass: a wake-up during it makes the next pass at once.
@@ -93,7 +93,7 @@ class OutboxSender:
             except Exception:
                 # The database is away, most likely: wait it out, never spin.
                 log.exception("the outbox could not be read; retrying in %.0f s", backoff)
-                await _first(stop.wait(), asyncio.sleep(backoff))
+                await first_of(stop.wait(), asyncio.sleep(backoff))
                 backoff = min(backoff * 2, 60.0)
         # Let the sends in hand finish: a message cut off now would only be sent again.
         if self._sending:
@@ -107,7 +107,7 @@ class OutboxSender:
         if self._postponed_to is not None:
             waits.append((self._postponed_to - self.deps.clock()).total_seconds())
         delay = min([IDLE_SECONDS, *waits])
-        await _first(stop.wait(), self._wake.wait(), asyncio.sleep(max(delay, 0.01)))
+        await first_of(stop.wait(), self._wake.wait(), asyncio.sleep(max(delay, 0.01)))
 
     async def send_due(self, *, wait: bool = True) -> int:
         """One pass: for every chat whose turn it is and that has no send in hand, its next
@@ -258,7 +258,7 @@ class OutboxSender:
             await self._settle(store.postpone, ids, until=until, error=_TIMED_OUT)
             return 0
         attempts = max(row.attempts for row in rows)  # 5xx and connection faults
-        delay = min(timedelta(seconds=2 ** min(attempts, 10)), _MAX_BACKOFF)
+        delay = retry_delay(attempts)
         await self._settle(store.postpone, ids, until=now + delay, error=f"network: {exc}")
         return 0
 
@@ -319,7 +319,13 @@ async def _give_up(
     await store.mark_failed(session=session, ids=ids, now=now, error=error)
 
 
-async def _first(*waits: Any) -> None:
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait before trying a send again after `attempts` tries met a network
+    fault or a 5xx: doubling from 2 s, at most `_MAX_BACKOFF`."""
+    return min(timedelta(seconds=2 ** min(attempts, 10)), _MAX_BACKOFF)
+
+
+async def first_of(*waits: Any) -> None:
     """Wait for the first of several awaitables; cancel the rest."""
     tasks = [asyncio.ensure_future(w) for w in waits]
     try:

@@ -26,7 +26,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -38,6 +37,7 @@ from bot.store.models import ReminderState
 from bot.store.queries import mark_blocked
 from bot.telegram.deps import Deps
 from bot.telegram.limiter import BACKGROUND_RATE, DebriefRateLimiter, Priority, retry_seconds
+from bot.telegram.outbox_sender import first_of, retry_delay
 from bot.telegram.send import send_one
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,6 @@ CONCURRENCY = 50  # rows claimed and sent at once: also the most a crash can sen
 IDLE_SECONDS = 10.0  # the longest pause between looks (rows planned meanwhile are found)
 RATE_MARGIN = 0.9  # of the background rate left: sending ahead plans on a little less
 MAX_ATTEMPTS = 10  # a row that could not even be prepared this often is given up
-_MAX_BACKOFF = timedelta(minutes=10)
 _TIMED_OUT = "timed out"
 
 
@@ -77,7 +76,7 @@ class ReminderDispatcher:
         backoff = 1.0
         while not stop.is_set():
             if not owner.is_set():
-                await _first(stop.wait(), owner.wait())
+                await first_of(stop.wait(), owner.wait())
                 continue
             try:
                 self._wake.clear()
@@ -85,11 +84,11 @@ class ReminderDispatcher:
                     backoff = 1.0
                     continue  # more may be due: no pause while there are
                 backoff = 1.0
-                await _first(stop.wait(), self._wake.wait(), asyncio.sleep(await self._pause()))
+                await first_of(stop.wait(), self._wake.wait(), asyncio.sleep(await self._pause()))
             except Exception:
                 # The database is away, most likely: wait it out, never spin.
                 log.exception("reminders could not be dispatched; retrying in %.0f s", backoff)
-                await _first(stop.wait(), asyncio.sleep(backoff))
+                await first_of(stop.wait(), asyncio.sleep(backoff))
                 backoff = min(backoff * 2, 60.0)
 
     def planning_rate(self) -> float:
@@ -161,19 +160,16 @@ class ReminderDispatcher:
         except RetryAfter as exc:
             return self._later(row, timedelta(seconds=retry_seconds(exc)), "429")
         except NetworkError as exc:  # a 5xx or the connection
-            delay = min(timedelta(seconds=2 ** min(row.attempts, 10)), _MAX_BACKOFF)
-            return self._later(row, delay, f"network: {exc}")
+            return self._later(row, retry_delay(row.attempts), f"network: {exc}")
         except Exception as exc:  # a bug of ours: logged, tried again later, never lost
             log.exception("reminder %s could not be sent", row.id)
-            delay = min(timedelta(seconds=2 ** min(row.attempts, 10)), _MAX_BACKOFF)
-            return self._later(row, delay, f"error: {type(exc).__name__}")
+            return self._later(row, retry_delay(row.attempts), f"error: {type(exc).__name__}")
         return store.Outcome(row.id, ReminderState.SENT, sent_at=self.deps.clock())
 
     def _failed_to_prepare(self, row: store.Claimed) -> store.Outcome:
         if row.attempts >= MAX_ATTEMPTS:
             return store.Outcome(row.id, ReminderState.FAILED, error="could not be prepared")
-        delay = min(timedelta(seconds=2 ** min(row.attempts, 10)), _MAX_BACKOFF)
-        return self._later(row, delay, "error: could not be prepared")
+        return self._later(row, retry_delay(row.attempts), "error: could not be prepared")
 
     def _later(self, row: store.Claimed, delay: timedelta, error: str) -> store.Outcome:
         return store.Outcome(
@@ -233,13 +229,3 @@ class ReminderDispatcher:
         if not moments:
             return IDLE_SECONDS
         return max(min(IDLE_SECONDS, (min(moments) - now).total_seconds()), 0.05)
-
-
-async def _first(*waits: Any) -> None:
-    """Wait for the first of several awaitables; cancel the rest."""
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
