@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv.parser import Binding, parse_stream
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -35,6 +36,7 @@ _ASYNC_DRIVERS = {
     "sqlite": ("sqlite+aiosqlite", {"", "pysqlite", "aiosqlite"}),
     "postgresql": ("postgresql+asyncpg", {"", "psycopg2", "psycopg", "asyncpg"}),
 }
+_LLM_URL_FORM = "expected an http:// or https:// URL such as http://127.0.0.1:11434/v1"
 
 
 class ConfigError(Exception):
@@ -77,6 +79,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Off only for benchmarks or a local Bot API server without Telegram's limits behind it.
     rate_limiter: bool = True
+    # The grounded rewrite: any OpenAI-compatible endpoint; unset, drafts keep the template.
+    llm_base_url: str | None = None
+    # Local servers (Ollama, vLLM without --api-key) need none.
+    llm_api_key: SecretStr | None = None
+    # No default: every server names its models differently (a wrong name is a 404 at the
+    # first rewrite), so it is required once LLM_BASE_URL is set.
+    llm_model: str = Field(default="", validate_default=True)
+    # Seconds for one section; the upper bound catches milliseconds typed by mistake.
+    llm_timeout: float = Field(default=60, gt=0, le=3600)
+    # Sections rewritten at the same time, across all cadres.
+    llm_concurrency: int = Field(default=2, ge=1, le=16)
 
     @field_validator("telegram_api_base_url")
     @classmethod
@@ -107,6 +120,45 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_url(cls, value: str | None) -> str | None:
+        """An http(s) URL; a bare host gets `/v1`, where Ollama, vLLM and llama.cpp serve."""
+        value = (value or "").strip().rstrip("/")
+        if not value:
+            return None
+        url = urlsplit(value)
+        try:
+            port_ok = url.port is None or url.port > 0
+        except ValueError:  # not a number, or out of range
+            port_ok = False
+        if url.scheme not in ("http", "https") or not url.hostname or not port_ok:
+            raise ValueError(_LLM_URL_FORM)
+        if any(char.isspace() for char in value) or url.query or url.fragment:
+            raise ValueError(_LLM_URL_FORM)
+        return value if url.path else value + "/v1"
+
+    @field_validator("llm_api_key")
+    @classmethod
+    def _llm_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("llm_model")
+    @classmethod
+    def _llm_model_named(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if not value and info.data.get("llm_base_url"):
+            raise ValueError(
+                "must name the model the endpoint serves when LLM_BASE_URL is set "
+                "(e.g. qwen2.5:7b-instruct for Ollama)"
+            )
+        return value
+
+    @property
+    def llm_host(self) -> str | None:
+        """The rewrite endpoint's host name, to show the cadre where the text goes."""
+        return urlsplit(self.llm_base_url).hostname if self.llm_base_url else None
 
     @property
     def database(self) -> str:

@@ -318,3 +318,88 @@ def test_the_example_settings_file_is_a_valid_env_file() -> None:
     assert env_file_problems(example) == []
     settings = load_settings(example)
     assert settings.database.startswith("sqlite+aiosqlite:///")
+
+
+def test_the_rewrite_is_off_until_an_endpoint_is_set() -> None:
+    settings = load_settings(None)
+    assert settings.llm_base_url is None and settings.llm_host is None
+    assert settings.llm_api_key is None
+    assert settings.llm_model == ""
+    assert (settings.llm_timeout, settings.llm_concurrency) == (60, 2)
+
+
+def test_empty_llm_settings_mean_unset() -> None:
+    settings = load_settings(None, llm_base_url="  ", llm_api_key="", llm_model="")
+    assert settings.llm_base_url is None and settings.llm_api_key is None
+
+
+@pytest.mark.parametrize(
+    ("given", "used", "host"),
+    [
+        ("http://127.0.0.1:11434", "http://127.0.0.1:11434/v1", "127.0.0.1"),
+        ("http://gpu-box:8000/", "http://gpu-box:8000/v1", "gpu-box"),
+        ("https://llm.example.cn/v1/", "https://llm.example.cn/v1", "llm.example.cn"),
+        (
+            "https://dashscope.aliyuncs.com/compatible-mode/v1",
+            "https://dashscope.aliyuncs.com/compatible-mode/v1",
+            "dashscope.aliyuncs.com",
+        ),
+        ("http://user:secret@10.0.0.5:8080/v1", "http://user:secret@10.0.0.5:8080/v1", "10.0.0.5"),
+    ],
+)
+def test_an_llm_url_without_a_path_gets_v1_and_its_host_is_shown(
+    given: str, used: str, host: str
+) -> None:
+    """Ollama, vLLM and llama.cpp serve under /v1; the host is what the cadre's button names."""
+    settings = load_settings(None, llm_base_url=given, llm_model="qwen2.5:7b-instruct")
+    assert (settings.llm_base_url, settings.llm_host) == (used, host)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["localhost:11434", "ftp://llm.example/v1", "http://", "http://h:99999/v1", "http://a b/v1"],
+)
+def test_an_llm_url_we_cannot_use_is_refused_in_one_line(url: str) -> None:
+    with pytest.raises(ConfigError, match="LLM_BASE_URL: expected an http:// or https:// URL"):
+        load_settings(None, llm_base_url=url, llm_model="m")
+
+
+def test_an_llm_url_with_credentials_is_not_repeated_in_the_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, llm_base_url="htp://user:s3cret-pw@host/v1", llm_model="m")
+    assert "s3cret-pw" not in str(caught.value)
+
+
+def test_an_endpoint_without_a_model_name_is_refused() -> None:
+    """Every server names its models its own way: a guessed default would fail later."""
+    with pytest.raises(ConfigError, match="LLM_MODEL: must name the model") as caught:
+        load_settings(None, llm_base_url="http://127.0.0.1:11434")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "setting"),
+    [
+        ({"llm_timeout": 0}, "LLM_TIMEOUT"),
+        ({"llm_timeout": -5}, "LLM_TIMEOUT"),
+        ({"llm_timeout": 60000}, "LLM_TIMEOUT"),  # milliseconds by mistake
+        ({"llm_timeout": "soon"}, "LLM_TIMEOUT"),
+        ({"llm_concurrency": 0}, "LLM_CONCURRENCY"),
+        ({"llm_concurrency": 17}, "LLM_CONCURRENCY"),
+    ],
+)
+def test_llm_limits_out_of_range_are_refused_in_one_line(
+    overrides: dict[str, object], setting: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"invalid configuration: {setting}: ") as caught:
+        load_settings(None, **overrides)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_llm_setting_name_with_a_typo_is_named(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("LLM_BASE_URI=http://127.0.0.1:11434/v1\nLLM_MODLE=qwen\n", encoding="utf-8")
+    assert env_file_problems(env) == [
+        f"{env} line 1: unknown setting LLM_BASE_URI, did you mean LLM_BASE_URL?",
+        f"{env} line 2: unknown setting LLM_MODLE, did you mean LLM_MODEL?",
+    ]

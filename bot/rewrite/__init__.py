@@ -1,0 +1,1 @@
+"""The grounded rewrite: a language model polishes a section, a fact check guards it."""
