@@ -13,6 +13,8 @@ from telegram.error import InvalidToken, NetworkError
 from bot.config import ConfigError, Settings, async_database_url, load_settings
 from bot.interview.questionnaire import QuestionnaireError
 from bot.render.messages import MessagesError
+from bot.review.rules import RuleBookError
+from bot.rewrite.model import RewritePromptsError
 from bot.store.db import DatabaseUnavailable
 from bot.store.schema import SchemaOutdated
 from bot.telegram.polling import PollingFailed
@@ -49,7 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"debrief: {exc}", file=sys.stderr)
         return 2
-    except (SchemaOutdated, DatabaseUnavailable, QuestionnaireError, MessagesError) as exc:
+    except (
+        SchemaOutdated,
+        DatabaseUnavailable,
+        QuestionnaireError,
+        MessagesError,
+        RuleBookError,
+        RewritePromptsError,
+    ) as exc:
         print(f"debrief: {exc}", file=sys.stderr)
         return 3
     except InvalidToken:

@@ -135,6 +135,8 @@ ACTS: dict[Act, Spec] = {
     Act.SUBMIT_TO: Spec(row(OWNER), destructive=True),
     Act.SUBMIT_ANYWAY: Spec(row(OWNER), destructive=True),
     Act.SUBMIT_CANCEL: Spec(row(OWNER)),
+    Act.POLISH: Spec(row(OWNER), destructive=True),
+    Act.WORDING: Spec(row(OWNER), destructive=True),
     # The team named by the button: its current supervisors'.
     Act.TEAM: Spec(row(TEAM_SUPERVISORS)),
     Act.INVITE: Spec(row(TEAM_SUPERVISORS)),
@@ -366,6 +368,8 @@ def action_for(act: Act, world: World, *, missing: bool = False) -> Action:
         # (an entry to edit is one of a list question's).
         if act is Act.EDIT_ENTRY:
             return Action(act, number, "key_results", 0)
+        if act is Act.WORDING:
+            return Action(act, number, "results", 1)
         return Action(act, number, "post", index, revision)
     if act in (Act.MEMBER, Act.REMOVE, Act.REMOVE_YES, Act.SUCCESSOR):
         return Action(act, number, "annual_2026" if act is Act.MEMBER else "", world.member)
@@ -408,6 +412,8 @@ _TARGETS: dict[Act, str] = {
             Act.SUBMIT_TO,
             Act.SUBMIT_ANYWAY,
             Act.SUBMIT_CANCEL,
+            Act.POLISH,
+            Act.WORDING,
         )
     },
     **{

@@ -35,7 +35,7 @@ async def test_non_text_is_refused_and_the_question_repeated(
     await user.says(answer_for("post"))
     replies = await user.sends(make(42))  # type: ignore[operator]
     assert "只能读取文字" in replies[0]
-    assert "第 2/11 题" in replies[-1]
+    assert "第 2/12 题" in replies[-1]
     assert await current_question(db, 42) == "tasks"
     assert (await answers_of(db, 42)).keys() == {"post"}
 
@@ -64,7 +64,7 @@ async def test_fifty_thousand_characters_are_refused_whole_never_cut(
     await registered_in_annual(user)
     replies = await user.says("很" * 50_000)
     assert "50,000" in replies[0] and "4,096" in replies[0] and "未保存" in replies[0]
-    assert "第 1/11 题" in replies[-1]
+    assert "第 1/12 题" in replies[-1]
     assert await answers_of(db, 42) == {}
 
 
@@ -88,7 +88,7 @@ async def test_a_long_answer_shown_again_is_cut_with_a_note_and_kept_whole(
     await user.says(text)
 
     shown = await user.presses("‹ 上一题")
-    assert "第 1/11 题" in shown[-1] and "只显示前" in shown[-1] and "共 4,096 字" in shown[-1]
+    assert "第 1/12 题" in shown[-1] and "只显示前" in shown[-1] and "共 4,096 字" in shown[-1]
     await user.says("/edit")
     shown = await user.presses("现任职务与分管工作")
     assert "只显示前" in shown[-1]

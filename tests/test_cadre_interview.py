@@ -110,7 +110,7 @@ async def test_english_registration_gives_an_english_interview(tg: FakeTelegram)
         language="English",
     )
     replies = await user.starts_report("Annual debriefing report")
-    assert "Section 1/4 · Question 1/11" in replies[-1]
+    assert "Section 1/4 · Question 1/12" in replies[-1]
     assert "Post and responsibilities" not in replies[-1] or "Role" in replies[-1]
 
 
@@ -133,7 +133,7 @@ async def test_a_command_ends_a_pending_profile_change_so_the_next_text_is_an_an
     await user.says("/profile")
     await user.presses("姓名")
     replies = await user.says("/start")
-    assert "第 1/11 题" in replies[-1]
+    assert "第 1/12 题" in replies[-1]
     await user.says(answer_for("post"))
     assert (await answers_of(db, 42))["post"] == [answer_for("post")]
     async with db.session() as session:
@@ -170,11 +170,11 @@ async def test_each_question_shows_section_progress_hint_and_buttons(tg: FakeTel
     await registered_in_annual(user)
     question = user.last_text
     assert "岗位职责及基本情况" in question
-    assert "第 1/4 部分 · 第 1/11 题" in question
+    assert "第 1/4 部分 · 第 1/12 题" in question
     assert "示例" in question
     assert user.labels() == []  # the first question: no Back, and it cannot be skipped
     await user.says(answer_for("post"))
-    assert "第 1/4 部分 · 第 2/11 题" in user.last_text
+    assert "第 1/4 部分 · 第 2/12 题" in user.last_text
     assert user.labels() == ["‹ 上一题", "跳过"]
 
 
@@ -197,7 +197,7 @@ async def test_a_thin_answer_gets_one_follow_up_which_can_be_declined(
     assert "人数" in replies[-1] or "单位" in replies[-1]
     assert user.labels() == ["保留原样"]
     await user.presses("保留原样")
-    assert "第 2/11 题" in user.last_text
+    assert "第 2/12 题" in user.last_text
     assert (await answers_of(db, 42))["post"] == ["副局长"]
 
 
@@ -209,7 +209,7 @@ async def test_a_follow_up_addition_completes_the_same_answer(
     await user.says("副局长")
     await user.says("分管办公室和财务科，共32人")
     assert (await answers_of(db, 42))["post"] == ["副局长。分管办公室和财务科，共32人"]
-    assert "第 2/11 题" in user.last_text
+    assert "第 2/12 题" in user.last_text
 
 
 async def test_a_follow_up_that_retypes_the_whole_answer_replaces_it(
@@ -227,7 +227,7 @@ async def test_results_are_collected_one_per_message_until_next(
 ) -> None:
     user = tg.user(42)
     await registered_in_annual(user)
-    for qid in ("post", "tasks", "study"):
+    for qid in ("post", "tasks", "study", "political_conduct"):
         await user.says(answer_for(qid))
     await user.says(answer_for("key_results", 0))
     assert "第 1 项" in user.last_text
@@ -246,7 +246,7 @@ async def test_a_list_takes_at_most_its_limit_of_items_and_says_so(
 ) -> None:
     user = tg.user(42)
     await registered_in_annual(user)
-    for qid in ("post", "tasks", "study"):
+    for qid in ("post", "tasks", "study", "political_conduct"):
         await user.says(answer_for(qid))
     limit = ANNUAL.question("key_results").max_entries
     for i in range(limit):
@@ -318,12 +318,12 @@ async def test_draft_at_any_time_marks_what_is_missing_and_keeps_versions(
     await registered_in_annual(user)
     await user.says(answer_for("post"))
     replies = await user.says("/draft")
-    assert "第 1 版初稿" in replies[0] and "10 项回答未填写" in replies[0]
+    assert "第 1 版初稿" in replies[0] and "11 项回答未填写" in replies[0]
     assert "【待补充：年度主要任务】" in "\n".join(replies)
-    assert "第 2/11 题" in tg.api.last_text(42) or len(user.documents) == 1
+    assert "第 2/12 题" in tg.api.last_text(42) or len(user.documents) == 1
     await user.says(answer_for("tasks"))
     replies = await user.says("/draft")
-    assert "第 2 版初稿" in replies[0] and "9 项回答未填写" in replies[0]
+    assert "第 2 版初稿" in replies[0] and "10 项回答未填写" in replies[0]
     async with db.session() as session:
         versions = [d.version for d in (await session.exec(select(Draft))).all()]
     assert versions == [1, 2]
@@ -378,9 +378,9 @@ async def test_help_and_status_do_not_lose_the_place(tg: FakeTelegram, db: Datab
     await registered_in_annual(user)
     await user.says(answer_for("post"))
     replies = await user.says("/help")
-    assert "/status" in replies[0] and "第 2/11 题" in replies[-1]
+    assert "/status" in replies[0] and "第 2/12 题" in replies[-1]
     replies = await user.says("/status")
-    assert "已回答 1/11 题" in replies[0] and "第 2/11 题" in replies[0]
+    assert "已回答 1/12 题" in replies[0] and "第 2/12 题" in replies[0]
     assert "年度主要任务" in replies[0]
     # Continue, then a jump button for every other unanswered question.
     assert user.labels() == ["继续"] + [q.label for q in ANNUAL.questions[2:]]
@@ -398,7 +398,7 @@ async def test_cancel_pauses_and_start_resumes_at_the_same_question(
     assert "已暂停" in replies[0]
     clock.advance(days=3)
     replies = await user.says("/start")
-    assert "欢迎回来" in replies[0] and "第 2/11 题" in replies[-1]
+    assert "欢迎回来" in replies[0] and "第 2/12 题" in replies[-1]
     assert "tasks" not in await answers_of(db, 42)
     await user.says(answer_for("tasks"))
     assert await current_question(db, 42) == "study"
@@ -416,7 +416,7 @@ async def test_a_message_after_cancel_is_kept_as_the_answer_and_the_reply_says_w
     clock.advance(days=3)
     replies = await user.says(answer_for("tasks"))
     assert "欢迎回来" in replies[0] and "“年度主要任务”" in replies[0] and "/edit" in replies[0]
-    assert "第 3/11 题" in replies[-1]
+    assert "第 3/12 题" in replies[-1]
     assert (await answers_of(db, 42))["tasks"] == [answer_for("tasks")]
     assert await current_question(db, 42) == "study"
     # Even a greeting is kept (and can be replaced with /edit), never silently dropped.
@@ -438,7 +438,7 @@ async def test_restart_needs_confirmation_and_keeps_the_old_answers(
     await user.says("/restart")
     await user.presses("确定，重新开始")
     await user.starts_report("述职述廉报告")
-    assert "第 1/14 题" in user.last_text
+    assert "第 1/15 题" in user.last_text
     async with db.session() as session:
         interviews = (await session.exec(select(Interview).order_by(col(Interview.id)))).all()
         kept = (await session.exec(select(Answer))).all()
@@ -459,7 +459,7 @@ async def test_a_restart_confirmation_is_refused_once_the_interview_has_moved_on
     await user.says(answer_for("tasks"))
     await user.says(answer_for("study"))
     replies = await user.presses_data(confirmation[1], message_id=confirmation[0])
-    assert "之前的步骤" in replies[0] and "第 4/11 题" in replies[-1]
+    assert "之前的步骤" in replies[0] and "第 4/12 题" in replies[-1]
     async with db.session() as session:
         interviews = (await session.exec(select(Interview))).all()
     assert [i.status for i in interviews] == ["active"]
@@ -497,7 +497,7 @@ async def test_edit_replaces_an_answer_and_returns_to_the_current_question(
     await user.presses("现任职务与分管工作")
     assert answer_for("post") in user.last_text
     replies = await user.says("2024年3月起任市教育局副局长，分管基础教育，共42人")
-    assert "已保存" in replies[0] and "第 3/11 题" in replies[-1]
+    assert "已保存" in replies[0] and "第 3/12 题" in replies[-1]
     assert (await answers_of(db, 42))["post"] == [
         "2024年3月起任市教育局副局长，分管基础教育，共42人"
     ]
@@ -531,7 +531,7 @@ async def test_an_interrupted_edit_shows_the_edit_again_and_replaces_that_answer
 async def test_edit_replaces_one_item_of_a_list(tg: FakeTelegram, db: Database) -> None:
     user = tg.user(42)
     await registered_in_annual(user)
-    for qid in ("post", "tasks", "study"):
+    for qid in ("post", "tasks", "study", "political_conduct"):
         await user.says(answer_for(qid))
     await user.says(answer_for("key_results", 0))
     await user.says(answer_for("key_results", 1))
@@ -555,7 +555,7 @@ async def test_a_redelivered_update_is_applied_once(tg: FakeTelegram, db: Databa
     replies = await user.says(answer_for("post"), update_id=900_001)
     assert (await answers_of(db, 42)) == {"post": [answer_for("post")]}
     assert await current_question(db, 42) == "tasks"
-    assert "第 2/11 题" in replies[-1]  # the redelivery just shows where the cadre is
+    assert "第 2/12 题" in replies[-1]  # the redelivery just shows where the cadre is
     async with db.session() as session:
         assert (await session.get(ProcessedUpdate, 900_001)) is not None
 
@@ -565,7 +565,7 @@ async def test_concurrent_messages_from_one_cadre_are_all_kept(
 ) -> None:
     user = tg.user(42)
     await registered_in_annual(user)
-    for qid in ("post", "tasks", "study"):
+    for qid in ("post", "tasks", "study", "political_conduct"):
         await user.says(answer_for(qid))
     items = [answer_for("key_results", i) for i in range(6)]
     await asyncio.gather(*(user.says(item) for item in items))
@@ -656,7 +656,7 @@ async def test_a_press_answered_too_late_for_telegram_still_applies_without_erro
     await user.says(answer_for("post"))
     tg.api.expire_callback_queries()
     replies = await user.presses("跳过")
-    assert "第 3/11 题" in replies[-1] and not any("出了点问题" in r for r in replies)
+    assert "第 3/12 题" in replies[-1] and not any("出了点问题" in r for r in replies)
     assert await current_question(db, 42) == "study"
 
 
@@ -672,7 +672,7 @@ async def test_a_press_is_answered_in_the_pressed_message(tg: FakeTelegram, db: 
     calls = [c for c in tg.api.calls[before:] if c.method != "answerCallbackQuery"]
     assert [(c.method, c.params["message_id"]) for c in calls] == [("editMessageText", message_id)]
     shown = next(m for m in tg.api.bot_messages(42) if m["message_id"] == message_id)
-    assert "第 3/11 题" in shown["text"] and user.labels() == ["‹ 上一题", "跳过"]
+    assert "第 3/12 题" in shown["text"] and user.labels() == ["‹ 上一题", "跳过"]
 
 
 async def test_a_press_whose_message_cannot_be_edited_is_answered_with_a_new_message(
@@ -684,7 +684,7 @@ async def test_a_press_whose_message_cannot_be_edited_is_answered_with_a_new_mes
     _, skip = user.button("跳过")
     before = len(tg.api.sent_messages(42))
     replies = await user.presses_data(skip, message_id=987_654)  # deleted, or never ours
-    assert "第 3/11 题" in replies[-1]
+    assert "第 3/12 题" in replies[-1]
     assert len(tg.api.sent_messages(42)) == before + 1
     assert await current_question(db, 42) == "study"
 
@@ -715,7 +715,7 @@ async def test_a_cadre_continues_at_the_same_question_after_the_bot_restarts(
     async with FakeTelegram.running(settings, api, clock) as second:
         user = second.user(42)
         replies = await user.says("/start")
-        assert "第 3/11 题" in replies[-1]
+        assert "第 3/12 题" in replies[-1]
         await user.says(answer_for("study"))
     assert (await answers_of(db, 42)).keys() == {"post", "tasks", "study"}
 

@@ -6,6 +6,7 @@ import itertools
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -403,3 +404,23 @@ def test_an_llm_setting_name_with_a_typo_is_named(tmp_path: Path) -> None:
         f"{env} line 1: unknown setting LLM_BASE_URI, did you mean LLM_BASE_URL?",
         f"{env} line 2: unknown setting LLM_MODLE, did you mean LLM_MODEL?",
     ]
+
+
+def test_a_broken_rule_file_is_reported_in_one_line(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_DIR / "prompts", prompts)
+    rules = prompts / "annual" / "zh" / "review.yaml"
+    rules.write_text(
+        rules.read_text(encoding="utf-8").replace(
+            "detector: lacks_figure", "detector: lacks_fgure"
+        ),
+        encoding="utf-8",
+    )
+    result = run_bot(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+        PROMPTS_DIR=str(prompts),
+    )
+    assert_one_clear_line(result, "review.yaml", "lacks_fgure")
+    assert result.returncode == 3

@@ -45,7 +45,7 @@ def test_the_demo_interviews_in_the_terminal_and_writes_the_docx(tmp_path: Path)
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "第 1/4 部分 · 第 1/11 题" in out
+    assert "第 1/4 部分 · 第 1/12 题" in out
     assert "2026年度述职报告" in out
     draft = out[out.index("第 1 版初稿") :]
     for marker in markers(questionnaire("annual", "zh")):
@@ -89,7 +89,7 @@ def test_the_demo_resumes_where_it_stopped(tmp_path: Path) -> None:
         timeout=120,
         check=True,
     )
-    assert "Welcome back" in again.stdout and "Section 2/4 · Question 3/11" in again.stdout
+    assert "Welcome back" in again.stdout and "Section 2/4 · Question 3/12" in again.stdout
 
 
 def test_lang_answers_the_language_question_and_db_takes_a_plain_sqlite_url(
@@ -106,6 +106,6 @@ def test_lang_answers_the_language_question_and_db_takes_a_plain_sqlite_url(
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "Section 1/4 · Question 1/11" in result.stdout
+    assert "Section 1/4 · Question 1/12" in result.stdout
     assert (tmp_path / "own.db").exists()
     assert result.stderr == ""  # no log lines in the terminal the user reads

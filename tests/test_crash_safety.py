@@ -36,7 +36,7 @@ def register_and_start(user: RemoteUser) -> None:
     user.says("张伟", expect="职务")
     user.says("副局长", expect="单位")
     user.says("市教育局", expect="报告类型")
-    user.presses("年度述职报告", expect="第 1/11 题")
+    user.presses("年度述职报告", expect="第 1/12 题")
     # The press is done once the picker has become the first question (its only call).
     user.api.wait_for(lambda api: api.calls[-1].method == "editMessageText")
 
@@ -55,19 +55,21 @@ async def test_a_cadre_continues_at_the_same_question_after_a_kill_9(
         bot.start()
         user = RemoteUser(api, 42)
         register_and_start(user)
-        user.says(answer_for("post"), expect="第 2/11 题")
-        user.says(answer_for("tasks"), expect="第 3/11 题")
-        user.says(answer_for("study"), expect="第 4/11 题")
+        user.says(answer_for("post"), expect="第 2/12 题")
+        user.says(answer_for("tasks"), expect="第 3/12 题")
+        user.says(answer_for("study"), expect="第 4/12 题")
         bot.kill()
 
         bot.start()
-        user.says("/start", expect="第 4/11 题")
+        user.says("/start", expect="第 4/12 题")
+        user.says(answer_for("political_conduct"), expect="第 5/12 题")
         user.says(answer_for("key_results"), expect="第 1 项")
         assert bot.stop() == 0, bot.log()
     assert await stored_answers(db) == [
         ("post", answer_for("post")),
         ("tasks", answer_for("tasks")),
         ("study", answer_for("study")),
+        ("political_conduct", answer_for("political_conduct")),
         ("key_results", answer_for("key_results")),
     ]
 
@@ -96,13 +98,13 @@ async def test_updates_fetched_but_not_handled_survive_a_kill_9_and_apply_once(
         assert sorted(inbox) == ids[1:]
 
         bot.start()
-        user.wait_for_text("第 4/11 题")
+        user.wait_for_text("第 4/12 题")
         assert bot.stop() == 0, bot.log()
     assert await stored_answers(db) == [
         ("post", answer_for("post")),
         ("tasks", answer_for("tasks")),
         ("study", answer_for("study")),
     ]
-    assert await current_question(db, 42) == "key_results"
+    assert await current_question(db, 42) == "political_conduct"
     async with db.session() as session:
         assert (await session.exec(select(InboxUpdate))).all() == []

@@ -188,7 +188,7 @@ async def test_a_reply_lost_after_the_answer_was_saved_is_not_reported_as_a_fail
     assert await inbox_ids(db) == []
     assert not any("出了点问题" in t for t in user.texts)
     replies = await user.says(answer_for("post"))
-    assert "已经保存过了" in replies[0] and "第 2/11 题" in replies[-1]
+    assert "已经保存过了" in replies[0] and "第 2/12 题" in replies[-1]
     assert await answers_of(db, 42) == {"post": [answer_for("post")]}
 
 
@@ -347,14 +347,14 @@ async def test_an_update_that_meets_a_locked_database_is_applied_later_and_in_or
             await eventually(lambda: bool(tg.errors))  # the handler met the lock
             assert len(user.texts) == sent_before
             holder.execute("ROLLBACK")
-            await eventually(lambda: "第 3/11 题" in user.last_text)
+            await eventually(lambda: "第 3/12 题" in user.last_text)
         finally:
             stop.set()
             await running
             holder.close()
         assert all(is_transient(error) for error in tg.errors)
         assert not any("出了点问题" in t for t in user.texts)
-        assert sum("第 2/11 题" in t for t in user.texts) == 1
+        assert sum("第 2/12 题" in t for t in user.texts) == 1
     assert await answers_of(db, 42) == {
         "post": [answer_for("post")],
         "tasks": [answer_for("tasks")],
@@ -405,7 +405,7 @@ async def test_connections_dropped_by_postgresql_are_replaced_without_bothering_
         stop = asyncio.Event()
         running = asyncio.create_task(p.run(stop))
         try:
-            await eventually(lambda: "第 2/11 题" in user.last_text, seconds=30)
+            await eventually(lambda: "第 2/12 题" in user.last_text, seconds=30)
             # The polling lease died with its connection; it must be taken again, or
             # another instance could start polling beside this one.
             for _ in range(300):

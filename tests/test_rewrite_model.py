@@ -40,7 +40,7 @@ ZH = SectionRequest(
         ("遇到的最难的问题是什么？", ('推进"双减"落地\n三个月内覆盖全市42所学校',)),
     ),
     name="张伟",
-    post="副局长",
+    post="市教育局副局长",  # as the report says it: the unit once (post_in_unit)
     organisation="市教育局",
     period="2026年",
 )
@@ -50,7 +50,7 @@ EN = SectionRequest(
     section_title="Key results",
     answers=(("List your most important results.", ("Cut waiting times by 35% by June",)),),
     name="Jane Doe",
-    post="Deputy Director",
+    post="Deputy Director, City Education Bureau",
     organisation="City Education Bureau",
     period="2026",
 )
@@ -94,6 +94,7 @@ async def test_the_request_carries_the_model_the_rules_and_every_answer_entry(
         assert f"<answer>{entry}</answer>" in sent.user
     for fact in ("张伟", "副局长", "市教育局", "2026年", "年度述职报告", "主要工作及成效"):
         assert fact in sent.user
+    assert "市教育局市教育局" not in sent.user  # the unit is said once
     assert "上一稿" not in sent.user
     assert sent.body["temperature"] == TEMPERATURE
     assert 0 < sent.body["max_tokens"] <= MAX_TOKENS

@@ -80,14 +80,14 @@ async def test_a_supervisor_and_two_cadres_with_the_real_process_and_two_kills(
         press(second, "加入", expect="已加入")
         boss.wait_for_text("王芳（副局长，市教育局）已加入")
 
-        press(first, "年度述职报告", expect="第 1/11 题")
+        press(first, "年度述职报告", expect="第 1/12 题")
         for kind, value in script(questionnaire("annual", "zh")):
             if kind == "say":
                 step(first, value)
             else:
                 press(first, value, expect="题")
         first.wait_for_text("第 1 版初稿")
-        press(second, "年度述职报告", expect="第 1/11 题")
+        press(second, "年度述职报告", expect="第 1/12 题")
         step(
             second, "2023年3月起任市教育局副局长，分管基础教育、教师队伍建设，联系三个科室共28人。"
         )

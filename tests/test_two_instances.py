@@ -54,19 +54,19 @@ async def test_a_second_instance_stands_by_then_takes_over_after_a_kill_9(
         second.start()
         wait_for_log(second, "stands by")
 
-        user.says(answer_for("post"), expect="第 2/11 题")
-        user.says(answer_for("tasks"), expect="第 3/11 题")
+        user.says(answer_for("post"), expect="第 2/12 题")
+        user.says(answer_for("tasks"), expect="第 3/12 题")
         # Once confirmed and settled, nothing is redelivered (a redelivery would rightly show
         # the question again, which this test would count as a duplicate).
         api.wait_for(lambda a: a.pending_update_ids() == [])
         await inbox_empty(db)
         first.kill()
-        user.says(answer_for("study"), expect="第 4/11 题", timeout=60)
+        user.says(answer_for("study"), expect="第 4/12 题", timeout=60)
         assert second.stop() == 0, second.log()
 
     # Each update answered once: no question was asked twice, no getUpdates ever clashed.
     texts = [plain(t) for t in api.texts(42)]
-    for progress in ("第 2/11 题", "第 3/11 题", "第 4/11 题"):
+    for progress in ("第 2/12 题", "第 3/12 题", "第 4/12 题"):
         assert sum(progress in t for t in texts) == 1, progress
     assert all(call.status != 409 for call in api.calls)
     async with db.session() as session:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot.interview.questionnaire import Question, Questionnaire
-from bot.interview.substance import Lack, lacks_substance
+from bot.interview.substance import Checks, Lack, lacks_substance
 
 
 class Status(StrEnum):
@@ -32,10 +32,19 @@ class State:
     skipped: frozenset[str] = frozenset()
     awaiting_follow_up: bool = False
     editing: tuple[str, int | None] | None = None
+    # The question the interview carries on after once the current one is done, instead of
+    # the next in order: set at the end when questions were left unanswered (one added to
+    # the questionnaire since the interview began, one jumped past), so each of them leads
+    # to the next of them, not through the answered questions that follow it.
+    return_to: str | None = None
 
     def entries(self, question_id: str) -> tuple[str, ...]:
         """The entries given for a question (empty if none)."""
         return self.answers.get(question_id, ())
+
+    def settled(self, question_id: str) -> bool:
+        """Answered or skipped."""
+        return bool(self.entries(question_id)) or question_id in self.skipped
 
 
 def initial_state(questionnaire: Questionnaire) -> State:
@@ -185,40 +194,45 @@ class Transition:
 # Transitions ------------------------------------------------------------------------------
 
 
-def step(q: Questionnaire, state: State, event: Event) -> Transition:
-    """Apply one event to the interview state."""
+def step(q: Questionnaire, state: State, event: Event, *, checks: Checks) -> Transition:
+    """Apply one event to the interview state; `checks` are the review's rules the answers
+    of `q` are followed up on (`Checks.from_rules`, or `substance.NO_CHECKS`)."""
     match event:
         case Pause():
             return _pause(state)
         case Resume() | Where():
-            return _show(q, replace(state, status=_unpaused(state)), resumed=True)
+            return _show(q, checks, replace(state, status=_unpaused(state)), resumed=True)
         case EditPick(question_id, entry):
-            return _edit_pick(q, state, question_id, entry)
+            return _edit_pick(q, checks, state, question_id, entry)
         case EditCancel():
-            return _show(q, replace(state, editing=None))
+            return _show(q, checks, replace(state, editing=None))
         case Text(text) if state.editing is not None:
-            return _edit_save(q, state, text)
+            return _edit_save(q, checks, state, text)
         case Text(text) if state.status is Status.PAUSED and state.current is not None:
-            return _answer_after_pause(q, replace(state, status=Status.ACTIVE), text)
+            return _answer_after_pause(q, checks, replace(state, status=Status.ACTIVE), text)
         case Text(text) if state.current is None:
             return Transition(state, (Completed(),))
         case Text(text) if state.current is not None:
-            return _answer(q, state, q.question(state.current), text)
+            return _answer(q, checks, state, q.question(state.current), text)
         case Next(qid) | Skip(qid) | Back(qid) | KeepAsIs(qid) | Jump(qid) if not _fresh(
             q, state, event
         ):
-            return _show(q, replace(state, status=_unpaused(state)), notice=Notice("stale_button"))
+            return _show(
+                q, checks, replace(state, status=_unpaused(state)), notice=Notice("stale_button")
+            )
         case Next(qid):
-            return _next(q, _live(state), q.question(qid))
+            return _next(q, checks, _live(state), q.question(qid))
         case Skip(qid):
-            return _skip(q, _live(state), q.question(qid))
+            return _skip(q, checks, _live(state), q.question(qid))
         case Back(qid):
-            return _back(q, _live(state), qid)
+            return _back(q, checks, _live(state), qid)
         case KeepAsIs(qid):
-            return _keep(q, _live(state), q.question(qid))
+            return _keep(q, checks, _live(state), q.question(qid))
         case Jump(qid):
             return _show(
-                q, replace(state, current=qid, status=Status.ACTIVE, awaiting_follow_up=False)
+                q,
+                checks,
+                replace(state, current=qid, status=Status.ACTIVE, awaiting_follow_up=False),
             )
     raise AssertionError(f"unhandled event {event!r}")  # pragma: no cover
 
@@ -244,7 +258,12 @@ def _fresh(q: Questionnaire, state: State, event: Next | Skip | Back | KeepAsIs 
 
 
 def _show(
-    q: Questionnaire, state: State, *, resumed: bool = False, notice: Notice | None = None
+    q: Questionnaire,
+    checks: Checks,
+    state: State,
+    *,
+    resumed: bool = False,
+    notice: Notice | None = None,
 ) -> Transition:
     outputs: list[Output] = [notice] if notice else []
     if state.editing is not None:
@@ -255,7 +274,9 @@ def _show(
     else:
         if resumed:
             outputs.append(Notice("resumed"))
-        outputs.append(_follow_up(q, state) if state.awaiting_follow_up else Ask(state.current))
+        outputs.append(
+            _follow_up(q, checks, state) if state.awaiting_follow_up else Ask(state.current)
+        )
     return Transition(state, tuple(outputs))
 
 
@@ -270,12 +291,12 @@ def _pause(state: State) -> Transition:
 RESEND_MIN_CHARS = 20
 
 
-def _follow_up(q: Questionnaire, state: State) -> FollowUp:
+def _follow_up(q: Questionnaire, checks: Checks, state: State) -> FollowUp:
     """The follow-up for the current question's newest entry: what that entry lacks
     (read again from the entry, so a resumed interview asks for the same thing)."""
     assert state.current is not None
     entries = state.entries(state.current)
-    lack = lacks_substance(q.question(state.current), entries[-1]) if entries else None
+    lack = lacks_substance(q.question(state.current), entries[-1], checks) if entries else None
     return FollowUp(state.current, (lack or Lack.LENGTH).value)
 
 
@@ -292,29 +313,31 @@ def _resent(q: Questionnaire, state: State, question: Question, text: str) -> st
     return None
 
 
-def _answer(q: Questionnaire, state: State, question: Question, text: str) -> Transition:
+def _answer(
+    q: Questionnaire, checks: Checks, state: State, question: Question, text: str
+) -> Transition:
     resent = _resent(q, state, question, text)
     if resent is not None:
         notice = Notice("already_saved", {"label": q.question(resent).label})
-        return _show(q, state, notice=notice)
+        return _show(q, checks, state, notice=notice)
     entries = state.entries(question.id)
     if state.awaiting_follow_up and entries:
         # The addition completes the entry the follow-up asked about.
         entries = (*entries[:-1], join_addition(entries[-1], text, q.language))
         thin = False
     elif question.multiple and len(entries) >= question.max_entries:
-        return _show(q, state, notice=Notice("list_full", {"limit": question.max_entries}))
+        return _show(q, checks, state, notice=Notice("list_full", {"limit": question.max_entries}))
     elif question.multiple:
         entries = (*entries, text)
-        thin = lacks_substance(question, text) is not None
+        thin = lacks_substance(question, text, checks) is not None
     else:
         entries = (text,)
-        thin = lacks_substance(question, text) is not None
+        thin = lacks_substance(question, text, checks) is not None
     answered = _with_answer(state, question.id, entries)
     if thin:
         return Transition(
             replace(answered, awaiting_follow_up=True),
-            (_follow_up(q, answered),),
+            (_follow_up(q, checks, answered),),
             frozenset({question.id}),
         )
     answered = replace(answered, awaiting_follow_up=False)
@@ -326,13 +349,13 @@ def _answer(q: Questionnaire, state: State, question: Question, text: str) -> Tr
     return replace(moved, changed=frozenset({question.id}))
 
 
-def _answer_after_pause(q: Questionnaire, state: State, text: str) -> Transition:
+def _answer_after_pause(q: Questionnaire, checks: Checks, state: State, text: str) -> Transition:
     """A text after a pause is the answer to the question where the cadre stopped: nothing
     they typed is dropped. The reply names the question, since they may no longer have it in
     front of them, and /edit replaces the answer if it was meant otherwise."""
     assert state.current is not None
     question = q.question(state.current)
-    answered = _answer(q, state, question, text)
+    answered = _answer(q, checks, state, question, text)
     if question.id not in answered.changed:
         return answered  # not saved (already saved, list full): its notice says so
     notice = Notice("answered_after_pause", {"label": question.label})
@@ -365,61 +388,74 @@ def _with_answer(state: State, question_id: str, entries: tuple[str, ...]) -> St
 
 
 def _advance(q: Questionnaire, state: State, question_id: str) -> Transition:
-    following = q.after(question_id)
-    if following is None:
-        done = replace(state, current=None, status=Status.COMPLETED, awaiting_follow_up=False)
-        return Transition(done, (Finished(),))
-    return Transition(
-        replace(state, current=following, awaiting_follow_up=False), (Ask(following),)
+    following = q.after(state.return_to or question_id)
+    if following is not None:
+        return Transition(
+            replace(state, current=following, awaiting_follow_up=False, return_to=None),
+            (Ask(following),),
+        )
+    # The end: the interview is complete once every question is answered or skipped.
+    left = [x.id for x in q.questions if not state.settled(x.id)]
+    if left:
+        label = q.question(left[0]).label
+        return Transition(
+            replace(state, current=left[0], awaiting_follow_up=False, return_to=q.questions[-1].id),
+            (Notice("unanswered_left", {"count": len(left), "label": label}), Ask(left[0])),
+        )
+    done = replace(
+        state, current=None, status=Status.COMPLETED, awaiting_follow_up=False, return_to=None
     )
+    return Transition(done, (Finished(),))
 
 
-def _next(q: Questionnaire, state: State, question: Question) -> Transition:
+def _next(q: Questionnaire, checks: Checks, state: State, question: Question) -> Transition:
     if state.entries(question.id):
         return _advance(q, state, question.id)
     if question.skippable:
-        return _skip(q, state, question)
-    return _show(q, state, notice=Notice("answer_required"))
+        return _skip(q, checks, state, question)
+    return _show(q, checks, state, notice=Notice("answer_required"))
 
 
-def _skip(q: Questionnaire, state: State, question: Question) -> Transition:
+def _skip(q: Questionnaire, checks: Checks, state: State, question: Question) -> Transition:
     if not question.skippable:
-        return _show(q, state, notice=Notice("cannot_skip"))
+        return _show(q, checks, state, notice=Notice("cannot_skip"))
     skipped = state.skipped if state.entries(question.id) else state.skipped | {question.id}
     return _advance(q, replace(state, skipped=skipped), question.id)
 
 
-def _back(q: Questionnaire, state: State, question_id: str) -> Transition:
+def _back(q: Questionnaire, checks: Checks, state: State, question_id: str) -> Transition:
     previous = q.before(question_id)
     if previous is None:
-        return _show(q, state, notice=Notice("at_first_question"))
-    return _show(q, replace(state, current=previous, awaiting_follow_up=False))
+        return _show(q, checks, state, notice=Notice("at_first_question"))
+    return _show(q, checks, replace(state, current=previous, awaiting_follow_up=False))
 
 
-def _keep(q: Questionnaire, state: State, question: Question) -> Transition:
+def _keep(q: Questionnaire, checks: Checks, state: State, question: Question) -> Transition:
     kept = replace(state, awaiting_follow_up=False)
     if question.multiple:
         return Transition(kept, (Collected(question.id, len(kept.entries(question.id))),))
     return _advance(q, kept, question.id)
 
 
-def _edit_pick(q: Questionnaire, state: State, question_id: str, entry: int | None) -> Transition:
+def _edit_pick(
+    q: Questionnaire, checks: Checks, state: State, question_id: str, entry: int | None
+) -> Transition:
     if not q.has(question_id):
-        return _show(q, state, notice=Notice("stale_button"))
+        return _show(q, checks, state, notice=Notice("stale_button"))
     question = q.question(question_id)
     count = len(state.entries(question_id))
     valid = (entry is None and not question.multiple) or (
         entry is not None and question.multiple and 0 <= entry <= count
     )
     if not valid:
-        return _show(q, state, notice=Notice("stale_button"))
+        return _show(q, checks, state, notice=Notice("stale_button"))
     if entry == count and count >= question.max_entries:
-        return _show(q, state, notice=Notice("list_full", {"limit": question.max_entries}))
+        return _show(q, checks, state, notice=Notice("list_full", {"limit": question.max_entries}))
     editing = replace(state, editing=(question_id, entry), awaiting_follow_up=False)
     return Transition(editing, (EditPrompt(question_id, entry),))
 
 
-def _edit_save(q: Questionnaire, state: State, text: str) -> Transition:
+def _edit_save(q: Questionnaire, checks: Checks, state: State, text: str) -> Transition:
     assert state.editing is not None
     question_id, entry = state.editing
     entries = list(state.entries(question_id))
@@ -431,5 +467,5 @@ def _edit_save(q: Questionnaire, state: State, text: str) -> Transition:
         entries.append(text)
     saved = replace(_with_answer(state, question_id, tuple(entries)), editing=None)
     label = q.question(question_id).label
-    shown = _show(q, saved, notice=Notice("edit_saved", {"label": label}))
+    shown = _show(q, checks, saved, notice=Notice("edit_saved", {"label": label}))
     return replace(shown, changed=frozenset({question_id}))

@@ -45,13 +45,22 @@ class Question(BaseModel):
     skippable: bool = True
     min_chars: int = Field(default=0, ge=0)
     needs_figure: bool = False
-    # The one follow-up to a thin answer: `follow_up` asks for more detail (too short);
-    # `follow_up_figure` for a figure or comparison (none given; `follow_up` if unset).
+    # The one follow-up to a thin answer, asking for what it lacks (`substance.Lack`):
+    # `follow_up` for more detail (too short); `follow_up_figure` for a figure or comparison
+    # (none given; `follow_up` if unset); `follow_up_collective` for the cadre's own part
+    # (only "we" or the unit did it); `follow_up_stock` for the fact behind a stock phrase
+    # (取得了较好成绩 and nothing concrete). The last two are required where the review's
+    # rules for them apply to the question (checked when the rules are loaded).
     follow_up: str | None = None
     follow_up_figure: str | None = None
+    follow_up_collective: str | None = None
+    follow_up_stock: str | None = None
     # Which appraisal dimension the answer documents, if any; the pre-submission review
     # reads coverage of 德能勤绩廉 from these tags, not from keywords in the answers.
     dimension: Dimension | None = None
+    # The questionnaire version the question was added in: an interview asked with an
+    # earlier version does not have it (see `Questionnaire.as_of`).
+    since: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _follow_up_when_checked(self) -> Question:
@@ -60,10 +69,22 @@ class Question(BaseModel):
         return self
 
     def follow_up_for(self, lack: str) -> str:
-        """The follow-up asking for what an answer lacks ("length" or "figure")."""
-        if lack == "figure" and self.follow_up_figure:
-            return self.follow_up_figure
-        return self.follow_up or ""
+        """The follow-up asking for what an answer lacks ("length", "figure", "collective"
+        or "stock"); the detail one where the question has none of its own for the lack."""
+        return self._follow_up_of(lack) or self.follow_up or ""
+
+    def asks_for(self, lack: str) -> bool:
+        """Whether the question has a follow-up for this lack (for a figure, the detail one
+        will do)."""
+        return bool(self._follow_up_of(lack))
+
+    def _follow_up_of(self, lack: str) -> str | None:
+        return {
+            "length": self.follow_up,
+            "figure": self.follow_up_figure or self.follow_up,
+            "collective": self.follow_up_collective,
+            "stock": self.follow_up_stock,
+        }.get(lack)
 
 
 class Section(BaseModel):
@@ -87,7 +108,22 @@ class Questionnaire(BaseModel):
     language: Language
     name: str = Field(min_length=1)
     description: str = ""
+    # Raised when a question is added; each interview keeps the version it is asked with
+    # (a question's `since` says which version added it).
+    version: int = Field(default=1, ge=1)
     sections: tuple[Section, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _versions(self) -> Questionnaire:
+        newer = [q.id for s in self.sections for q in s.questions if q.since > self.version]
+        if newer:
+            raise ValueError(
+                f"questions added after version {self.version}: {', '.join(newer)} "
+                "(raise the questionnaire's version)"
+            )
+        if all(q.since > 1 for s in self.sections for q in s.questions):
+            raise ValueError("version 1 would have no questions: the first ones have since 1")
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Questionnaire:
@@ -100,6 +136,31 @@ class Questionnaire(BaseModel):
             if dupes:
                 raise ValueError(f"duplicate {kind} ids: {', '.join(dupes)}")
         return self
+
+    def as_of(self, version: int) -> Questionnaire:
+        """The questionnaire as it was at a version: without the questions added later
+        (a section left with none is left out). The same object at this version or later."""
+        version = max(version, 1)
+        if version >= self.version:
+            return self
+        if version not in self._earlier:
+            sections = []
+            for section in self.sections:
+                kept = tuple(q for q in section.questions if q.since <= version)
+                if len(kept) == len(section.questions):
+                    sections.append(section)
+                elif kept:
+                    sections.append(section.model_copy(update={"questions": kept}))
+            # Built anew, not copied: the cached lookups belong to this version's questions.
+            fields = self.model_dump(exclude={"version", "sections"})
+            self._earlier[version] = Questionnaire(
+                **fields, version=version, sections=tuple(sections)
+            )
+        return self._earlier[version]
+
+    @cached_property
+    def _earlier(self) -> dict[int, Questionnaire]:
+        return {}
 
     @cached_property
     def questions(self) -> tuple[Question, ...]:
@@ -192,4 +253,25 @@ def load_catalogue(prompts_dir: Path) -> Catalogue:
             f"no questionnaires found under {prompts_dir}: set PROMPTS_DIR to the prompts/ "
             "folder, or install from the source tree with `pip install -e .`"
         )
+    _check_versions_agree(found)
     return Catalogue(found)
+
+
+def _check_versions_agree(found: dict[tuple[str, Language], Questionnaire]) -> None:
+    """The languages of a report type are one questionnaire: the same version, and each
+    question added in the same version (an interview's version means the same in both)."""
+    by_type: dict[str, list[Questionnaire]] = {}
+    for questionnaire in found.values():
+        by_type.setdefault(questionnaire.report_type, []).append(questionnaire)
+    for report_type, versions in by_type.items():
+        first, *others = versions
+        since = {q.id: q.since for q in first.questions}
+        for other in others:
+            theirs = {q.id: q.since for q in other.questions}
+            differ = sorted(i for i in since.keys() & theirs.keys() if since[i] != theirs[i])
+            if other.version != first.version or differ:
+                raise QuestionnaireError(
+                    f"{report_type}: {first.language} and {other.language} disagree on the "
+                    f"version ({first.version}, {other.version}) or on when questions were "
+                    f"added ({', '.join(differ) or 'none differ'})"
+                )

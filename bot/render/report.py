@@ -158,6 +158,9 @@ class SectionView:
     title: str
     lead: str  # the section's opening sentence ("" for none)
     questions: tuple[QuestionView, ...]
+    # The section's answers rewritten into prose (paragraphs) when the cadre chose the
+    # polished wording; empty for the template's own wording.
+    polished: tuple[str, ...] = ()
 
 
 def make_environment(prompts_dir: Path) -> Environment:
@@ -192,8 +195,11 @@ def render_report(
     author: Author,
     period: str,
     today: date,
+    polished: Mapping[str, str] | None = None,
 ) -> ReportDocument:
-    """Render the draft of one interview into a parsed report document."""
+    """Render the draft of one interview into a parsed report document; `polished` gives
+    the sections (by id) whose answers are shown in their rewritten prose."""
+    polished = polished or {}
     sections = tuple(
         SectionView(
             number=i,
@@ -211,6 +217,7 @@ def render_report(
                 )
                 for q in section.questions
             ),
+            polished=tuple(paragraphs(polished.get(section.id, ""))),
         )
         for i, section in enumerate(questionnaire.sections, start=1)
     )

@@ -5,7 +5,9 @@ whole draft (every answer and the rendered document). Keyword lists and threshol
 the rule files (`prompts/<type>/<lang>/review.yaml`), already validated into the params
 models below. What counts as a figure is fixed here instead, because the interview's
 follow-up (`bot/interview/substance.py`) asks for one by the same test: one definition, so
-the review never flags an entry the interview accepted, or the reverse.
+the review never flags an entry the interview accepted, or the reverse. The interview also
+follows an answer up at once on the rules of two entry detectors, `stock_phrase_only` and
+`collective_only` (`substance.FOLLOWED_DETECTORS`): the same rule objects, so the same lists.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.interview.questionnaire import Dimension, Questionnaire
 from bot.render.document import BlockKind, ReportDocument
+from bot.render.report import without_enumerator
 
 # Figures ----------------------------------------------------------------------------------
 
@@ -90,8 +93,16 @@ _FIGURE = re.compile(
 
 def has_figure(text: str) -> bool:
     """Whether a text gives a figure or a comparison: a number, a percentage, a ranking, an
-    award, a comparison with last year or the target ("比上年", "doubled", "ahead of plan")."""
-    return any(match.lastgroup == "figure" for match in _FIGURE.finditer(text))
+    award, a comparison with last year or the target ("比上年", "doubled", "ahead of plan").
+
+    The enumerator a line starts with ("1.", "2、", "（3）") numbers the item, it counts
+    nothing: "1. Good results." has no figure.
+    """
+    return any(
+        match.lastgroup == "figure"
+        for line in text.splitlines()
+        for match in _FIGURE.finditer(without_enumerator(line))
+    )
 
 
 # Keyword lists ----------------------------------------------------------------------------
@@ -156,6 +167,12 @@ class Terms(BaseModel):
         """Whether a term occurs in the text outside the exceptions."""
         return any(match.lastgroup == "term" for match in self._pattern.finditer(text))
 
+    def removed(self, text: str) -> str:
+        """The text with every term outside the exceptions replaced by a space."""
+        return self._pattern.sub(
+            lambda match: " " if match.lastgroup == "term" else match.group(0), text
+        )
+
 
 # Params of each detector ------------------------------------------------------------------
 
@@ -171,6 +188,16 @@ class CollectiveParams(Params):
 
     collective: Terms
     personal: Terms
+
+
+class StockParams(Params):
+    """Stock phrases that state a conclusion instead of a result (取得了较好成绩, good
+    results), and how much an entry may say besides them and still say nothing concrete."""
+
+    phrases: Terms
+    # Counted as CJK characters plus Latin words (see `content_size`), so one measure fits
+    # both languages; each rule file sets its own.
+    max_rest: int = Field(ge=0)
 
 
 class CausesParams(Params):
@@ -235,6 +262,25 @@ def collective_only(params: CollectiveParams, text: str) -> bool:
     return params.collective.found(text) and not params.personal.found(text)
 
 
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
+
+
+def content_size(text: str) -> int:
+    """How much a text says: its CJK characters plus its Latin words (punctuation and
+    spaces left out), so "一是工作" is 4 and "We delivered" is 2."""
+    return len(_CJK.findall(text)) + len(_LATIN_WORD.findall(_CJK.sub(" ", text)))
+
+
+def stock_phrase_only(params: StockParams, text: str) -> bool:
+    """A stock conclusion with nothing concrete behind it: a stock phrase, no figure or
+    comparison, and little left once the stock phrases are taken out ("一是工作取得了较好
+    成绩。", "1. Good results."; "圆满完成86户土地流转签约" has a figure and passes)."""
+    if not params.phrases.found(text) or has_figure(text):
+        return False
+    return content_size(params.phrases.removed(text)) <= params.max_rest
+
+
 def objective_causes_only(params: CausesParams, text: str) -> bool:
     """A shortcoming blamed on circumstances, with no cause on the cadre's own side."""
     return params.objective.found(text) and not params.subjective.found(text)
@@ -287,7 +333,6 @@ def plans_share(params: ShareParams, draft: Draft, questions: tuple[str, ...]) -
     return [Hit(longest, {"share": round(share * 100), "max": round(params.max_share * 100)})]
 
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[^\W_]+(?:['’.,-][^\W_]+)*")
 
 
@@ -352,6 +397,7 @@ Detector = EntryDetector[Any] | ReportDetector[Any]
 DETECTORS: Mapping[str, Detector] = {
     "lacks_figure": EntryDetector(Params, lacks_figure),
     "collective_only": EntryDetector(CollectiveParams, collective_only),
+    "stock_phrase_only": EntryDetector(StockParams, stock_phrase_only),
     "objective_causes_only": EntryDetector(CausesParams, objective_causes_only),
     "lacks_target": EntryDetector(TargetParams, lacks_target),
     "plans_share": ReportDetector(

@@ -301,6 +301,8 @@ def _apply(rule: Rule, draft: Draft) -> list[Finding]:
     findings: list[Finding] = []
     if isinstance(detector, EntryDetector):
         for question_id in rule.questions:
+            if not questionnaire.has(question_id):
+                continue  # added after the version this interview is asked with
             question = questionnaire.question(question_id)
             message = _message(rule, {"label": question.label})
             for i, text in enumerate(draft.answers.get(question_id, ())):

@@ -19,6 +19,7 @@ from bot.interview.questionnaire import Questionnaire
 from bot.render.chat import to_chat_messages
 from bot.services.access import Reviewed, refused
 from bot.services.drafts import document_of
+from bot.services.loading import asked_with
 from bot.services.replies import Act, Action, Button, Reply, series, shortened
 from bot.services.resources import Resources, as_language
 from bot.services.reviews import version_reply
@@ -154,10 +155,10 @@ async def load_board(
             )
         ).all()
     }
-    interviews = await _interviews(session, team.id, report_type, period)
+    interviews = await _interviews(session, res, team.id, report_type, period)
     # Progress is shown only for members who have not submitted: count only theirs.
     writing = {cadre: found for cadre, found in interviews.items() if cadre not in submissions}
-    done = await sections_done(session, res, report_type, writing)
+    done = await sections_done(session, writing)
     rows: list[Row] = []
     for cadre_id, name, blocked_at, left_at, membership_id in people:
         assert cadre_id is not None and membership_id is not None
@@ -216,12 +217,20 @@ async def load_board(
 
 
 async def _interviews(
-    session: AsyncSession, team_id: int, report_type: str, period: str
-) -> dict[int, tuple[int, str, list[str]]]:
-    """Each current member's newest interview of the type and period: (id, language,
-    skipped question ids)."""
+    session: AsyncSession, res: Resources, team_id: int, report_type: str, period: str
+) -> dict[int, tuple[int, Questionnaire, list[str]]]:
+    """Each current member's newest interview of the type and period: (id, the
+    questionnaire it is asked with, skipped question ids)."""
+    columns = (
+        Interview.id,
+        Interview.cadre_id,
+        Interview.language,
+        Interview.skipped,
+        Interview.status,
+        Interview.questionnaire_version,
+    )
     statement = (
-        select(Interview.id, Interview.cadre_id, Interview.language, Interview.skipped)
+        select_columns(*(col(c) for c in columns))
         .join(
             Membership,
             and_(
@@ -238,20 +247,22 @@ async def _interviews(
         )
         .order_by(col(Interview.id))
     )
-    found: dict[int, tuple[int, str, list[str]]] = {}
-    for interview_id, cadre_id, language, skipped in (await session.exec(statement)).all():
+    found: dict[int, tuple[int, Questionnaire, list[str]]] = {}
+    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+    for interview_id, cadre_id, language, skipped, status, version in rows:
         assert interview_id is not None
-        found[cadre_id] = (interview_id, language, list(skipped or []))
+        questionnaire = asked_with(
+            res, report_type=report_type, language=language, status=status, version=version
+        )
+        found[cadre_id] = (interview_id, questionnaire, list(skipped or []))
     return found
 
 
 async def sections_done(
-    session: AsyncSession,
-    res: Resources,
-    report_type: str,
-    interviews: dict[int, tuple[int, str, list[str]]],
+    session: AsyncSession, interviews: dict[int, tuple[int, Questionnaire, list[str]]]
 ) -> dict[int, int]:
-    """Sections whose every question is answered or skipped, per member."""
+    """Sections whose every question is answered or skipped, per member (of the
+    questionnaire each interview is asked with)."""
     if not interviews:
         return {}
     by_interview = {interview_id: cadre_id for cadre_id, (interview_id, _, _) in interviews.items()}
@@ -264,8 +275,7 @@ async def sections_done(
     for interview_id, question_id in (await session.exec(statement)).all():
         answered[interview_id].add(question_id)
     done: dict[int, int] = {}
-    for cadre_id, (interview_id, language, skipped) in interviews.items():
-        questionnaire = res.catalogue.get(report_type, as_language(language, res.default_language))
+    for cadre_id, (interview_id, questionnaire, skipped) in interviews.items():
         settled = answered[interview_id] | set(skipped)
         done[cadre_id] = sum(
             1

@@ -24,6 +24,7 @@ from bot.services import (
     forget,
     registration,
     reviews,
+    rewriting,
     submissions,
     supervision,
     teams,
@@ -326,7 +327,7 @@ async def _answer(
             *_present(
                 res,
                 loaded,
-                engine.step(loaded.questionnaire, loaded.state, engine.Where()).outputs,
+                _step(res, loaded, engine.Where()).outputs,
                 resumed=False,
             ),
         ]
@@ -435,6 +436,12 @@ async def _interview_action(
             )
         case Act.SUBMIT_CANCEL:
             return [Reply(res.t(cadre.language, "submit_cancelled"))]
+        case Act.POLISH:
+            return await rewriting.start(session, res, cadre, loaded, now)
+        case Act.WORDING if action.index in (0, 1):
+            return await rewriting.choose(
+                session, res, cadre, loaded, section_id=qid, polished=action.index == 1
+            )
     return [Reply(res.t(cadre.language, "stale_button")), *(await _where(session, res, cadre))]
 
 
@@ -556,6 +563,7 @@ async def _begin_report(
         period=period,
         status=InterviewStatus.ACTIVE,
         current_question=questionnaire.first(),
+        questionnaire_version=questionnaire.version,
         started_at=now,
         updated_at=now,
     )
@@ -574,6 +582,12 @@ async def _begin_report(
     return [Reply(intro), *_present(res, loaded, (engine.Ask(questionnaire.first()),))]
 
 
+def _step(res: Resources, loaded: Loaded, event: engine.Event) -> engine.Transition:
+    """The engine's transition for an event, following answers up on the review's rules."""
+    checks = res.checks_for(loaded.questionnaire)
+    return engine.step(loaded.questionnaire, loaded.state, event, checks=checks)
+
+
 async def _apply(
     session: AsyncSession,
     res: Resources,
@@ -583,7 +597,7 @@ async def _apply(
     now: datetime,
 ) -> Sequence[Out]:
     """Run the engine, store the new state and changed answers, present the outputs."""
-    transition = engine.step(loaded.questionnaire, loaded.state, event)
+    transition = _step(res, loaded, event)
     interview = loaded.interview
     assert interview.id is not None
     for question_id in transition.changed:
@@ -646,7 +660,7 @@ async def _where(session: AsyncSession, res: Resources, cadre: Cadre) -> Sequenc
     loaded = await load(session, res, cadre)
     if loaded is None:
         return _type_picker(res, cadre)
-    transition = engine.step(loaded.questionnaire, loaded.state, engine.Where())
+    transition = _step(res, loaded, engine.Where())
     return _present(res, loaded, transition.outputs, resumed=False)
 
 
@@ -664,6 +678,7 @@ async def _store_state(
         awaiting_follow_up=state.awaiting_follow_up,
         editing_question=state.editing[0] if state.editing else None,
         editing_entry=state.editing[1] if state.editing else None,
+        return_to=state.return_to,
         skipped=sorted(state.skipped),
         now=now,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +21,7 @@ from bot.render.chat import TELEGRAM_LIMIT, to_chat_messages, utf16_len
 from bot.render.document import Block, BlockKind, ReportDocument
 from bot.render.docx import to_docx
 from bot.render.report import Author, render_report
+from bot.services import rewriting
 from bot.services.replies import (
     MESSAGE_SEPARATOR,
     Act,
@@ -51,8 +52,10 @@ def build_report(
     interview: Interview,
     state: State,
     now: datetime,
+    polished: Mapping[str, str] | None = None,
 ) -> ReportDocument:
-    """The report of an interview as it stands, missing answers marked."""
+    """The report of an interview as it stands, missing answers marked; the sections in
+    `polished` in their rewritten wording."""
     return render_report(
         res.templates,
         questionnaire,
@@ -61,6 +64,7 @@ def build_report(
         author=Author(name=cadre.name, position=cadre.position, organisation=cadre.organisation),
         period=interview.period,
         today=now.astimezone(res.zone).date(),
+        polished=polished,
     )
 
 
@@ -84,6 +88,8 @@ class PendingDraft:
     # The interview to submit, when the report is complete and its author is in a team:
     # the .docx then comes with a Submit button.
     submit: int | None = None
+    # The interview whose wording may be polished (an endpoint is configured): a button.
+    polish: int | None = None
 
 
 async def assemble(
@@ -99,8 +105,15 @@ async def assemble(
 ) -> PendingDraft | Reply:
     """Store a new draft version in the caller's transaction, unless the draft is the same
     as the newest version: then say so (or, with `resend`, send that version's .docx)."""
+    polished = await rewriting.polished_for(session, cadre, interview, questionnaire, state)
     document = build_report(
-        res, questionnaire, cadre=cadre, interview=interview, state=state, now=now
+        res,
+        questionnaire,
+        cadre=cadre,
+        interview=interview,
+        state=state,
+        now=now,
+        polished=polished,
     )
     missing = sum(1 for block in document.blocks if block.kind is BlockKind.MISSING)
     body = body_of(document)
@@ -108,16 +121,26 @@ async def assemble(
     submit = None
     if not missing and await teams_of(session=session, cadre_id=cadre.id, role=Role.MEMBER):
         submit = interview.id
+    polish = interview.id if rewriting.can_polish(res, questionnaire, state) else None
     version, new = await version_of(
         session=session, interview_id=interview.id, body=body, missing=missing, now=now
     )
     if not new:
         if resend:
             return PendingDraft(
-                questionnaire, cadre, document, version, missing, file_only=True, submit=submit
+                questionnaire,
+                cadre,
+                document,
+                version,
+                missing,
+                file_only=True,
+                submit=submit,
+                polish=polish,
             )
-        return unchanged(res, questionnaire, interview.id, version)
-    return PendingDraft(questionnaire, cadre, document, version, missing, submit=submit)
+        return unchanged(res, questionnaire, interview.id, version, polish=polish)
+    return PendingDraft(
+        questionnaire, cadre, document, version, missing, submit=submit, polish=polish
+    )
 
 
 async def version_of(
@@ -138,12 +161,21 @@ async def version_of(
 
 
 def unchanged(
-    res: Resources, questionnaire: Questionnaire, interview_id: int, version: int
+    res: Resources,
+    questionnaire: Questionnaire,
+    interview_id: int,
+    version: int,
+    *,
+    polish: int | None = None,
 ) -> Reply:
-    """Nothing changed since a stored version: say which, offer its .docx again."""
+    """Nothing changed since a stored version: say which, offer its .docx again (and the
+    polishing, where offered)."""
     lang = questionnaire.language
     again = Button(res.t(lang, "btn_draft_file"), Action(Act.DRAFT_FILE, interview_id))
-    return Reply(res.t(lang, "draft_unchanged", version=version), ((again,),))
+    rows: tuple[tuple[Button, ...], ...] = ((again,),)
+    if polish is not None:
+        rows += ((rewriting.polish_button(res, lang, polish),),)
+    return Reply(res.t(lang, "draft_unchanged", version=version), rows)
 
 
 def lay_out(res: Resources, replies: Sequence[Reply | PendingDraft | PendingExport]) -> list[Reply]:
@@ -162,6 +194,7 @@ def lay_out(res: Resources, replies: Sequence[Reply | PendingDraft | PendingExpo
                 reply.document,
                 reply.version,
                 submit=reply.submit,
+                polish=reply.polish,
             )
         elif isinstance(reply, PendingDraft):
             out = merged(out)
@@ -183,6 +216,7 @@ def lay_out(res: Resources, replies: Sequence[Reply | PendingDraft | PendingExpo
                 missing=reply.missing,
                 lead=lead,
                 submit=reply.submit,
+                polish=reply.polish,
             )
         else:
             out.append(reply)
@@ -199,6 +233,7 @@ def delivery(
     missing: int,
     lead: str = "",
     submit: int | None = None,
+    polish: int | None = None,
 ) -> list[Reply]:
     """A header, the report as chat messages, and the .docx (with a Submit button for the
     interview `submit`). The header (after `lead`, a short text to be read first) opens
@@ -212,7 +247,7 @@ def delivery(
     chunks = to_chat_messages(document, lead=header)
     return [
         *(Reply(chunk) for chunk in chunks),
-        *_file(res, questionnaire, cadre, document, version, submit=submit),
+        *_file(res, questionnaire, cadre, document, version, submit=submit, polish=polish),
     ]
 
 
@@ -224,9 +259,10 @@ def _file(
     version: int,
     *,
     submit: int | None = None,
+    polish: int | None = None,
 ) -> list[Reply]:
-    """The .docx of a version (with a Submit button for the interview `submit`), or a
-    notice that it could not be made."""
+    """The .docx of a version (with a Submit button for the interview `submit`, a Polish
+    button for the interview `polish`), or a notice that it could not be made."""
     lang = questionnaire.language
     try:
         content = to_docx(document)
@@ -239,7 +275,9 @@ def _file(
     filename = draft_filename(cadre, questionnaire, version)
     buttons: tuple[tuple[Button, ...], ...] = ()
     if submit is not None:
-        buttons = ((Button(res.t(lang, "btn_submit"), Action(Act.SUBMIT, submit)),),)
+        buttons += ((Button(res.t(lang, "btn_submit"), Action(Act.SUBMIT, submit)),),)
+    if polish is not None:
+        buttons += ((rewriting.polish_button(res, lang, polish),),)
     attachment = Attachment(filename=filename, content=content, caption=caption)
     return [Reply(buttons=buttons, document=attachment)]
 

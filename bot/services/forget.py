@@ -34,7 +34,9 @@ from bot.store.models import (
     Outbox,
     Reminder,
     ReviewDecision,
+    RewriteJob,
     Role,
+    SectionWording,
     Submission,
     Team,
 )
@@ -117,6 +119,10 @@ async def forget(session: AsyncSession, res: Resources, cadre: Cadre, now: datet
     await session.exec(update(Cycle).where(col(Cycle.created_by) == person).values(created_by=None))
     await session.exec(delete(Membership).where(col(Membership.cadre_id) == person))
     interviews = select(Interview.id).where(col(Interview.cadre_id) == person)
+    await session.exec(
+        delete(SectionWording).where(col(SectionWording.interview_id).in_(interviews))
+    )
+    await session.exec(delete(RewriteJob).where(col(RewriteJob.cadre_id) == person))
     await session.exec(delete(Answer).where(col(Answer.interview_id).in_(interviews)))
     await session.exec(delete(Draft).where(col(Draft.interview_id).in_(interviews)))
     await session.exec(delete(Interview).where(col(Interview.cadre_id) == person))

@@ -4,7 +4,6 @@ each message, written when it is sent so that the time left is true then."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,8 +20,10 @@ from bot.cycles.calendar import (
     plan_reminders,
 )
 from bot.cycles.when import Offset, zone_label
+from bot.interview.questionnaire import Questionnaire
 from bot.render.messages import escape
 from bot.services.board import load_board, sections_done
+from bot.services.loading import asked_with
 from bot.services.replies import Act, Action, Button, series
 from bot.services.resources import Resources, as_language
 from bot.store import reminders as store
@@ -397,6 +398,8 @@ async def progress(
             col(Interview.skipped),
             col(Interview.report_type),
             col(Interview.period),
+            col(Interview.status),
+            col(Interview.questionnaire_version),
         )
         .where(
             col(Interview.cadre_id).in_(list(wanted)),
@@ -404,21 +407,20 @@ async def progress(
         )
         .order_by(col(Interview.id))
     )
-    by_type: dict[str, dict[int, tuple[int, str, list[str]]]] = defaultdict(dict)
-    for interview_id, cadre_id, language, skipped, report_type, period in (
+    interviews: dict[int, tuple[int, Questionnaire, list[str]]] = {}
+    for interview_id, cadre_id, language, skipped, report_type, period, status, version in (
         await (await session.connection()).execute(statement)
     ).all():
         if wanted.get(cadre_id) == (report_type, period):
-            by_type[report_type][cadre_id] = (int(interview_id or 0), language, list(skipped or []))
-    found: dict[int, tuple[int, int]] = {}
-    for report_type, interviews in by_type.items():
-        done = await sections_done(session, res, report_type, interviews)
-        for cadre_id, (_, language, _) in interviews.items():
-            total = len(
-                res.catalogue.get(report_type, as_language(language, res.default_language)).sections
+            questionnaire = asked_with(
+                res, report_type=report_type, language=language, status=status, version=version
             )
-            found[cadre_id] = (done.get(cadre_id, 0), total)
-    return found
+            interviews[cadre_id] = (int(interview_id or 0), questionnaire, list(skipped or []))
+    done = await sections_done(session, interviews)
+    return {
+        cadre_id: (done.get(cadre_id, 0), len(questionnaire.sections))
+        for cadre_id, (_, questionnaire, _) in interviews.items()
+    }
 
 
 # Words ------------------------------------------------------------------------------------

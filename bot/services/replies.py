@@ -81,6 +81,9 @@ class Act(StrEnum):
     TEAM_OVERDUE = "tover"  # target: team: daily overdue reminders on or off
     CYCLE_GO = "cgo"  # a member starts or continues the cycle's interview
     SNOOZE = "snz"  # target: the reminder: bring it back later
+    # Polishing the wording; the target is the interview.
+    POLISH = "pol"
+    WORDING = "wrd"  # arg: section; index: 1 polished, 0 the cadre's own
     # Forgetting the person.
     FORGET = "forget"
     FORGET_NO = "forgetno"
@@ -138,6 +141,8 @@ class Reply:
     standalone: bool = False
     # Delivered without a sound (a reminder that could not wait for the morning).
     silent: bool = False
+    # The rewrite job whose progress this message shows (it is edited as sections finish).
+    rewrite_job: int | None = None
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
-from bot.interview.questionnaire import Catalogue, Language, load_catalogue
+from bot.interview.questionnaire import Catalogue, Language, Questionnaire, load_catalogue
+from bot.interview.substance import Checks
 from bot.render.messages import Messages, load_messages
 from bot.render.report import make_environment, template_name
 from bot.review.rules import RuleBook, load_rulebook
@@ -26,7 +28,15 @@ class Resources:
     zone: ZoneInfo
     answer_limit: int
     review: RuleBook  # the pre-submission review's rules, per questionnaire
+    # The review rules the interview follows up on at once, per (report_type, language).
+    checks: Mapping[tuple[str, Language], Checks]
     links: Links = field(default_factory=Links)  # the username is set once getMe answers
+    # The host of the language-model endpoint that polishes drafts (None: not offered).
+    rewrite_host: str | None = None
+
+    def checks_for(self, questionnaire: Questionnaire) -> Checks:
+        """What the interview of this questionnaire follows a thin answer up on."""
+        return self.checks[(questionnaire.report_type, questionnaire.language)]
 
     def t(self, language: str, key: str, /, **params: str | int) -> str:
         """A catalogue message in a language (user-text params escaped)."""
@@ -52,13 +62,19 @@ def as_language(value: str | None, default: Language) -> Language:
 
 
 def load_resources(
-    prompts_dir: Path, *, default_language: Language, zone: str, answer_limit: int
+    prompts_dir: Path,
+    *,
+    default_language: Language,
+    zone: str,
+    answer_limit: int,
+    rewrite_host: str | None = None,
 ) -> Resources:
     """Load and validate everything under prompts/; fails loudly on any inconsistency."""
     catalogue = load_catalogue(prompts_dir)
     templates = make_environment(prompts_dir)
     for questionnaire in catalogue:
         templates.get_template(template_name(questionnaire))  # parse now, not mid-interview
+    review = load_rulebook(prompts_dir, catalogue)
     return Resources(
         catalogue=catalogue,
         messages=load_messages(prompts_dir),
@@ -66,5 +82,7 @@ def load_resources(
         default_language=default_language,
         zone=ZoneInfo(zone),
         answer_limit=answer_limit,
-        review=load_rulebook(prompts_dir, catalogue),
+        review=review,
+        checks={key: Checks.from_rules(catalogue.get(*key), rules) for key, rules in review},
+        rewrite_host=rewrite_host,
     )

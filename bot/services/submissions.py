@@ -21,7 +21,7 @@ from bot.render.docx import to_docx
 from bot.render.export import docx_filename
 from bot.render.messages import escape
 from bot.review.rules import Finding, review
-from bot.services import drafts, notify
+from bot.services import drafts, notify, rewriting
 from bot.services.access import refused, submission_for_reader
 from bot.services.loading import Loaded
 from bot.services.replies import Act, Action, Button, Reply, fit_lines, series, shortened
@@ -87,7 +87,7 @@ async def begin(
     ]
     if not teams:
         return [Reply(_t(res, cadre, "submit_no_team"))]
-    document = _report(res, cadre, loaded, now)
+    document = await _report(session, res, cadre, loaded, now)
     if (incomplete := _incomplete(res, cadre, loaded, document)) is not None:
         return [incomplete]
     if len(teams) > 1:
@@ -138,13 +138,22 @@ async def to_team(
         or team is None
     ):
         return [refused(res, cadre.language)]
-    document = _report(res, cadre, loaded, now)
+    document = await _report(session, res, cadre, loaded, now)
     if (incomplete := _incomplete(res, cadre, loaded, document)) is not None:
         return [incomplete]
     return await _review_or_submit(session, res, cadre, loaded, team, document, now, anyway=anyway)
 
 
-def _report(res: Resources, cadre: Cadre, loaded: Loaded, now: datetime) -> ReportDocument:
+async def _polished(session: AsyncSession, cadre: Cadre, loaded: Loaded) -> dict[str, str]:
+    return await rewriting.polished_for(
+        session, cadre, loaded.interview, loaded.questionnaire, loaded.state
+    )
+
+
+async def _report(
+    session: AsyncSession, res: Resources, cadre: Cadre, loaded: Loaded, now: datetime
+) -> ReportDocument:
+    """The report as it would go: each section in the wording the cadre chose."""
     return drafts.build_report(
         res,
         loaded.questionnaire,
@@ -152,6 +161,7 @@ def _report(res: Resources, cadre: Cadre, loaded: Loaded, now: datetime) -> Repo
         interview=loaded.interview,
         state=loaded.state,
         now=now,
+        polished=await _polished(session, cadre, loaded),
     )
 
 
@@ -335,6 +345,7 @@ async def _freeze(
         warnings=[
             {"rule": f.rule_id, "question": f.question_id, "message": f.message} for f in findings
         ],
+        wording=rewriting.wording_of(q, loaded.state, await _polished(session, cadre, loaded)),
         submitted_at=now,
     )
     session.add(version)

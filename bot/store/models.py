@@ -107,6 +107,9 @@ class Interview(SQLModel, table=True):
     # Bumped by every change of the position; a confirmation button carries the revision it
     # was asked at, so it acts only on the state it was asked about.
     revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The questionnaire version the interview is asked with (`Questionnaire.as_of`): one
+    # under way moves to the current version when loaded; a completed one keeps its own.
+    questionnaire_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     started_at: datetime = _utc()
     updated_at: datetime = _utc()
     completed_at: datetime | None = _utc(default=None, nullable=True)
@@ -312,6 +315,10 @@ class SubmissionVersion(SQLModel, table=True):
     warnings: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # Which wording each section was submitted in ({section id: "own" | "polished"}).
+    wording: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     submitted_at: datetime = _utc()
 
 
@@ -494,3 +501,76 @@ class Reminder(SQLModel, table=True):
     attempts: int = 0
     sent_at: datetime | None = _utc(default=None, nullable=True)
     error: str | None = None
+
+
+class RewriteState(StrEnum):
+    """Where a rewrite job stands."""
+
+    QUEUED = "queued"  # waiting for a free slot (or for its lease to run out after a crash)
+    RUNNING = "running"  # sections being rewritten
+    DONE = "done"  # every section rewritten or kept; the cadre not yet told
+    TOLD = "told"  # the cadre has the summary
+
+
+class RewriteJob(SQLModel, table=True):
+    """A cadre's request to polish a draft's wording with the language model: run in the
+    background section by section; each finished section is a `SectionWording` row, so a
+    restart resumes where it stopped."""
+
+    __tablename__ = "rewrite_job"
+    __table_args__ = (
+        Index(
+            "ix_rewrite_job_open",
+            "state",
+            "id",
+            sqlite_where=text("state != 'told'"),
+            postgresql_where=text("state != 'told'"),
+        ),
+        _NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    interview_id: int = Field(foreign_key="interview.id", ondelete="CASCADE", index=True)
+    cadre_id: int = Field(foreign_key="cadre.id", ondelete="CASCADE", index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    state: str = RewriteState.QUEUED
+    # The sections to rewrite, in report order (those with answers when it was asked).
+    sections: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The one message that shows progress, edited as sections finish.
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    claimed_until: datetime | None = _utc(default=None, nullable=True)
+    attempts: int = 0
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Wording(StrEnum):
+    """Which wording a section of a draft is in."""
+
+    OWN = "own"  # the template's, from the cadre's answers as given
+    POLISHED = "polished"  # the language model's rewrite, fact-checked
+
+
+class SectionWording(SQLModel, table=True):
+    """One section's outcome of a rewrite job: the polished text, or why the cadre's own
+    wording was kept. Valid only while the section's answers are those it was made from
+    (`source_hash`); `chosen` is the cadre's switch between the two wordings."""
+
+    __tablename__ = "section_wording"
+    __table_args__ = (
+        UniqueConstraint("job_id", "section_id"),
+        Index("ix_section_wording_interview_section", "interview_id", "section_id"),
+        _NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="rewrite_job.id", ondelete="CASCADE")
+    interview_id: int = Field(foreign_key="interview.id", ondelete="CASCADE")
+    section_id: str
+    source_hash: str
+    text: str = Field(default="", sa_type=Text)  # the polished prose; empty when kept
+    polished: bool = False
+    # Why the own wording was kept: the fact check's findings or the endpoint's failure.
+    problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    chosen: bool = False
+    created_at: datetime = _utc()

@@ -111,6 +111,7 @@ _STORE_STATE = (
                 "awaiting_follow_up",
                 "editing_question",
                 "editing_entry",
+                "return_to",
                 "skipped",
                 "revision",
                 "updated_at",
@@ -271,6 +272,7 @@ async def store_interview_state(
     awaiting_follow_up: bool,
     editing_question: str | None,
     editing_entry: int | None,
+    return_to: str | None,
     skipped: list[str],
     now: datetime,
 ) -> None:
@@ -286,6 +288,7 @@ async def store_interview_state(
         "awaiting_follow_up": awaiting_follow_up,
         "editing_question": editing_question,
         "editing_entry": editing_entry,
+        "return_to": return_to,
         "skipped": skipped,
         "revision": interview.revision + 1,
         "updated_at": now,

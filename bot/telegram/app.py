@@ -97,6 +97,7 @@ def build_application(
         default_language=settings.default_language,
         zone=settings.default_timezone,
         answer_limit=settings.max_answer_chars,
+        rewrite_host=settings.llm_host,
     )
     builder = (
         ApplicationBuilder()

@@ -22,6 +22,7 @@ from bot.services.conversation import Command, Out
 from bot.services.drafts import lay_out
 from bot.services.people import Person
 from bot.services.replies import PendingExport, Reply
+from bot.store import rewrites
 from bot.telegram.callback_data import BadCallbackData, decode
 from bot.telegram.deps import Deps, deps_of
 from bot.telegram.send import send_replies
@@ -52,6 +53,8 @@ async def _run(
     deps.wake_sender()
     exports = [o for o in outcome if isinstance(o, PendingExport)]
     replies = lay_out(deps.res, [o for o in outcome if not isinstance(o, PendingExport)])
+    if any(reply.rewrite_job is not None for reply in replies):
+        deps.wake_rewriter()
     try:
         sent = await send_replies(
             context.bot, deps, person.chat_id, replies, in_place_of=in_place_of
@@ -72,6 +75,8 @@ async def _remember_prompts(
     """Note the comment prompts just sent, so that a reply to one is taken as the comment
     (the stored mark covers the next text even if this fails)."""
     for reply, message_id in zip(replies, sent, strict=False):
+        if reply.rewrite_job is not None and message_id is not None:
+            await _remember_progress(deps, reply.rewrite_job, message_id)
         if reply.comment_on is None or message_id is None:
             continue
         try:
@@ -85,6 +90,16 @@ async def _remember_prompts(
                 )
         except Exception:
             log.warning("could not note comment prompt %s", message_id, exc_info=True)
+
+
+async def _remember_progress(deps: Deps, job_id: int, message_id: int) -> None:
+    """Note the message that shows a rewrite job's progress, so the rewriter edits it (if
+    this fails, the rewriter sends one of its own)."""
+    try:
+        async with deps.db.session() as session:
+            await rewrites.set_message(session, job_id, message_id)
+    except Exception:
+        log.warning("could not note the progress message of rewrite job %s", job_id, exc_info=True)
 
 
 async def _export(bot: Bot, deps: Deps, chat_id: int, pending: PendingExport) -> None:

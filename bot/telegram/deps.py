@@ -30,6 +30,8 @@ class Deps:
     failed_updates: dict[int, BaseException] = field(default_factory=dict)
     # Called after a step committed: messages for other people may be waiting in the outbox.
     wake_sender: Callable[[], None] = lambda: None
+    # Called after a step queued a rewrite job: the rewriter may take it now.
+    wake_rewriter: Callable[[], None] = lambda: None
 
 
 def install(bot_data: dict[object, object], deps: Deps) -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
+from bot.rewrite.model import load_rewrite_prompts, make_client
 from bot.store.inbox import forget_failed_updates
 from bot.store.outbox import forget_delivered
 from bot.store.queries import forget_processed_updates
@@ -27,6 +28,7 @@ from bot.telegram.deps import deps_of
 from bot.telegram.outbox_sender import OutboxSender
 from bot.telegram.polling import InboxPoller
 from bot.telegram.reminder_dispatcher import ReminderDispatcher
+from bot.telegram.rewriter import Rewriter
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +111,29 @@ async def run_polling(settings: Settings) -> None:
                 deps.wake_sender = sender.wake
                 sending = asyncio.create_task(sender.run(stop, poller.owner), name="outbox")
                 dispatcher = ReminderDispatcher(app.bot, deps)
-                reminding = asyncio.create_task(
-                    dispatcher.run(stop, poller.owner), name="reminders"
-                )
+                background = [
+                    sending,
+                    asyncio.create_task(dispatcher.run(stop, poller.owner), name="reminders"),
+                ]
+                if settings.llm_base_url is not None:
+                    rewriter = Rewriter(
+                        app.bot,
+                        deps,
+                        make_client(settings),
+                        model=settings.llm_model,
+                        concurrency=settings.llm_concurrency,
+                        timeout=settings.llm_timeout,
+                        prompts=load_rewrite_prompts(settings.prompts_dir),
+                    )
+                    deps.wake_rewriter = rewriter.wake
+                    background.append(
+                        asyncio.create_task(rewriter.run(stop, poller.owner), name="rewrites")
+                    )
                 try:
                     await poller.run(stop)
                 finally:
                     stop.set()
-                    await asyncio.gather(_finish(sending), _finish(reminding))
+                    await asyncio.gather(*map(_finish, background))
             finally:
                 await app.stop()
     finally:

@@ -20,10 +20,12 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.rewrite.model import make_client
 from bot.telegram.app import build_application, deps_of_app, prepare
 from bot.telegram.deps import Deps
 from bot.telegram.outbox_sender import OutboxSender
 from bot.telegram.reminder_dispatcher import ReminderDispatcher
+from bot.telegram.rewriter import Rewriter
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.transport import FakeRequest
 from tests.utils import updates
@@ -160,6 +162,25 @@ class FakeTelegram:
                 return claimed
             claimed += done
         raise AssertionError(f"the dispatcher was still claiming after {passes} passes")
+
+    async def rewrite(self, settings: Settings, *, passes: int = 20) -> int:
+        """Run the rewriter against `settings`' endpoint until it claims nothing.
+        Returns how many jobs it worked."""
+        rewriter = Rewriter(
+            self.app.bot,
+            self.deps,
+            make_client(settings),
+            model=settings.llm_model,
+            concurrency=settings.llm_concurrency,
+            timeout=settings.llm_timeout,
+        )
+        worked = 0
+        for _ in range(passes):
+            done = await rewriter.work_once()
+            if not done:
+                return worked
+            worked += done
+        raise AssertionError(f"the rewriter was still claiming after {passes} passes")
 
 
 class FakeUser:
