@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlmodel import col, select
 
 from bot.config import PROJECT_DIR
 from bot.interview import engine
@@ -17,6 +18,8 @@ from bot.interview.questionnaire import Language, QuestionnaireError, load_catal
 from bot.interview.substance import FOLLOWED_DETECTORS, NO_CHECKS, Checks, Lack, lacks_substance
 from bot.review import load_rulebook
 from bot.services.resources import load_resources
+from bot.store.db import Database
+from bot.store.models import Answer, Cadre, Interview
 from tests.utils.journeys import answer_for, questionnaire
 from tests.utils.teams import joins, supervisor_with_team
 from tests.utils.telegram import FakeTelegram, FakeUser
@@ -35,6 +38,21 @@ def checks_of(report: str, language: Language) -> Checks:
 
 KEEP_ZH = "\n\n请在下一条消息中补充，或点击“保留原样”。"
 KEEP_EN = "\n\nSend your addition as the next message, or press Keep as is."
+
+
+async def entries_of(db: Database, question_id: str, *, cadre_user: int = 42) -> list[str]:
+    """What is stored for a question of the user's interview, in order."""
+    async with db.session() as session:
+        statement = (
+            select(Answer.text)
+            .join(Interview, col(Interview.id) == col(Answer.interview_id))
+            .join(Cadre, col(Cadre.id) == col(Interview.cadre_id))
+            .where(
+                col(Cadre.telegram_user_id) == cadre_user, col(Answer.question_id) == question_id
+            )
+            .order_by(col(Answer.seq))
+        )
+        return list((await session.exec(statement)).all())
 
 
 async def at_key_results(
@@ -82,6 +100,42 @@ async def test_a_stock_phrase_is_asked_for_the_concrete_fact(tg: FakeTelegram) -
     assert replies == [
         "“取得了较好成绩”“圆满完成”这类话说的是结论。能具体说说成绩是什么吗——完成了什么、"
         "数字或对比是多少？" + KEEP_ZH
+    ]
+
+
+async def test_the_fact_behind_a_stock_phrase_goes_before_it(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """The verdict stays, as the conclusion of its fact, not as the item's empty opening."""
+    user = tg.user(42)
+    await at_key_results(user)
+    await user.says("一是工作取得了较好成绩。")
+    await user.says("牵头把国库集中支付时间由3天缩短到4小时，全年零差错。")
+    assert await entries_of(db, "key_results") == [
+        "一是牵头把国库集中支付时间由3天缩短到4小时，全年零差错，工作取得了较好成绩。"
+    ]
+    # In English the verdict follows as its own sentence.
+    other = tg.user(43, language_code="en")
+    await at_key_results(other, "en")
+    await other.says("Good results.")
+    await other.says("Cut the time of a treasury payment from 3 days to 4 hours")
+    assert await entries_of(db, "key_results", cadre_user=43) == [
+        "Cut the time of a treasury payment from 3 days to 4 hours. Good results."
+    ]
+
+
+async def test_a_numbered_next_item_is_not_taken_for_the_addition(
+    tg: FakeTelegram, db: Database
+) -> None:
+    """A list's follow-up waits, and the cadre goes on with item 2: it is item 2."""
+    user = tg.user(7, language_code="en")
+    await at_key_results(user, "en")
+    replies = await user.says("1. Launched the integrated budget system;")
+    assert replies[-1].startswith("Could you say a little more")
+    await user.says("2. Shortened the average procurement cycle by 30%, saving 21 million yuan.")
+    assert await entries_of(db, "key_results", cadre_user=7) == [
+        "1. Launched the integrated budget system;",
+        "2. Shortened the average procurement cycle by 30%, saving 21 million yuan.",
     ]
 
 

@@ -106,8 +106,10 @@ def test_post_in_unit(position: str, organisation: str, language: str, said: str
         ("4、狠抓落实", "狠抓落实"),
         ("1.5倍的增长", "1.5倍的增长"),  # a number, not an enumerator
         ("第一书记驻村", "第一书记驻村"),  # a title, not an enumerator
-        ("First, more field visits", "more field visits"),
-        ("a) fewer meetings", "fewer meetings"),
+        ("First, more field visits", "More field visits"),  # a sentence again
+        ("a) fewer meetings", "Fewer meetings"),
+        ("Second, my study was not systematic", "My study was not systematic"),
+        ("iPhone pilot", "iPhone pilot"),  # no enumerator: nothing changed
         ("一是", "一是"),  # nothing else: kept
     ],
 )

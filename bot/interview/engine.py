@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from bot.interview.questionnaire import Question, Questionnaire
 from bot.interview.substance import Checks, Lack, lacks_substance
+from bot.render.report import without_enumerator
 
 
 class Status(StrEnum):
@@ -321,9 +322,19 @@ def _answer(
         notice = Notice("already_saved", {"label": q.question(resent).label})
         return _show(q, checks, state, notice=notice)
     entries = state.entries(question.id)
-    if state.awaiting_follow_up and entries:
-        # The addition completes the entry the follow-up asked about.
-        entries = (*entries[:-1], join_addition(entries[-1], text, q.language))
+    # A numbered item ("2.", "二是") sent while a list's follow-up waits is the next item,
+    # not the addition: the cadre went on with the list.
+    next_item = question.multiple and without_enumerator(text) != text
+    if state.awaiting_follow_up and entries and not next_item:
+        # The addition completes the entry the follow-up asked about; the fact behind a
+        # stock verdict goes before it, so the verdict concludes it instead of standing
+        # as the item's empty opening.
+        last = entries[-1]
+        if lacks_substance(question, last, checks) is Lack.STOCK:
+            completed = fact_before_verdict(last, text, q.language)
+        else:
+            completed = join_addition(last, text, q.language)
+        entries = (*entries[:-1], completed)
         thin = False
     elif question.multiple and len(entries) >= question.max_entries:
         return _show(q, checks, state, notice=Notice("list_full", {"limit": question.max_entries}))
@@ -377,6 +388,22 @@ def join_addition(answer: str, addition: str, language: str) -> str:
     else:
         separator = "。" if language == "zh" else ". "
     return f"{answer}{separator}{addition}"
+
+
+def fact_before_verdict(verdict: str, fact: str, language: str) -> str:
+    """A stock verdict ("一是工作取得了较好成绩。") completed by the fact the follow-up asked
+    for: the fact first and the verdict as its conclusion ("一是牵头……零差错，工作取得了较好
+    成绩。"), the cadre's enumerator kept in front. Nothing typed is dropped."""
+    if verdict.strip() in fact:
+        return fact  # retyped whole: it replaces the answer
+    rest = without_enumerator(verdict)
+    enumerator = verdict[: len(verdict) - len(rest)].lstrip()
+    body = fact.strip()
+    if language == "zh":
+        return f"{enumerator}{body.rstrip('。；;，,')}，{rest.strip()}"
+    if not body.endswith(tuple(_SENTENCE_END)):
+        body += "."
+    return f"{enumerator}{body} {rest.strip()}"
 
 
 def _with_answer(state: State, question_id: str, entries: tuple[str, ...]) -> State:

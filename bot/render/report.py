@@ -64,7 +64,12 @@ def without_enumerator(text: str) -> str:
     """An item without the enumerator its writer put before it ("一是深入基层…" →
     "深入基层…"), for a list the template numbers; text that is nothing else is kept."""
     stripped = _ENUMERATOR.sub("", text, count=1)
-    return stripped if stripped.strip() else text
+    if not stripped.strip():
+        return text
+    if stripped != text and stripped[:1].islower():
+        # "Second, my study…" reads "My study…" once the template numbers it.
+        stripped = stripped[0].upper() + stripped[1:]
+    return stripped
 
 
 # What a list item may end with that a report's sentence does not ("；" before the next
