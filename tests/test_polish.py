@@ -8,6 +8,7 @@ import contextlib
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -66,6 +67,27 @@ def polished(body: dict[str, Any]) -> str:
 ORGANISATION_ANSWER = (
     "我任市教育局副局长，分管基础教育，联系全市38所学校，全年完成重点项目12个，较上年增长15%。"
 )
+
+
+@asynccontextmanager
+async def polishing(
+    settings: Settings,
+    api: FakeBotApi,
+    clock: FakeClock,
+    server: FakeOpenAI,
+    reply: Any,
+    **extra: Any,
+) -> AsyncIterator[FakeUser]:
+    """A cadre who drafted and pressed Polish, with the model answering `reply` and the
+    rewriter run until it has nothing left."""
+    server.reply_with(reply)
+    llm = with_llm(settings, server, **extra)
+    async with FakeTelegram.running(llm, api, clock) as tg:
+        user = tg.user(CADRE)
+        await drafted(user)
+        await user.presses(POLISH)
+        await tg.rewrite(llm)
+        yield user
 
 
 async def drafted(user: FakeUser) -> None:
@@ -164,13 +186,7 @@ async def test_a_rewrite_that_changes_facts_is_retried_once_then_kept(
         inventions.append(json.dumps(body, ensure_ascii=False))
         return faithful(body) + "全年节约经费987万元。"
 
-    server.reply_with(inventive)
-    llm = with_llm(settings, server)
-    async with FakeTelegram.running(llm, api, clock) as tg:
-        user = tg.user(CADRE)
-        await drafted(user)
-        await user.presses(POLISH)
-        await tg.rewrite(llm)
+    async with polishing(settings, api, clock, server, inventive) as user:
         jobs = await stored(db, RewriteJob)
         total = len(jobs[0].sections)
         # One try and one retry per section; the retry names what was wrong.
@@ -210,13 +226,7 @@ async def test_adversarial_replies_are_caught(
     adversary: Any,
     caught: str,
 ) -> None:
-    server.reply_with(adversary)
-    llm = with_llm(settings, server)
-    async with FakeTelegram.running(llm, api, clock) as tg:
-        user = tg.user(CADRE)
-        await drafted(user)
-        await user.presses(POLISH)
-        await tg.rewrite(llm)
+    async with polishing(settings, api, clock, server, adversary) as user:
         kept = {w.section_id for w in await stored(db, SectionWording) if not w.polished}
         assert "duties" in kept, "the section whose facts were changed was not kept"
         assert caught in user.last_text, user.last_text
@@ -231,14 +241,8 @@ async def test_adversarial_replies_are_caught(
 async def test_a_timeout_keeps_the_draft_and_says_so_in_one_line(
     settings: Settings, api: FakeBotApi, clock: FakeClock, server: FakeOpenAI, db: Database
 ) -> None:
-    server.reply_with(lambda body: faithful(body))
     server.delay(5.0)
-    llm = with_llm(settings, server, llm_timeout=0.3)
-    async with FakeTelegram.running(llm, api, clock) as tg:
-        user = tg.user(CADRE)
-        await drafted(user)
-        await user.presses(POLISH)
-        await tg.rewrite(llm)
+    async with polishing(settings, api, clock, server, faithful, llm_timeout=0.3) as user:
         # The endpoint failed: no further section is sent to it (max_retries=0, one call).
         assert len(server.requests) == 1
         assert "润色没有完成（润色服务超时）" in user.last_text
@@ -255,13 +259,7 @@ async def test_endpoint_errors_keep_the_draft(
     code: int,
     why: str,
 ) -> None:
-    server.reply_with(lambda body: Status(code))
-    llm = with_llm(settings, server)
-    async with FakeTelegram.running(llm, api, clock) as tg:
-        user = tg.user(CADRE)
-        await drafted(user)
-        await user.presses(POLISH)
-        await tg.rewrite(llm)
+    async with polishing(settings, api, clock, server, lambda body: Status(code)) as user:
         assert len(server.requests) == 1
         assert why in user.last_text
 
@@ -269,13 +267,7 @@ async def test_endpoint_errors_keep_the_draft(
 async def test_a_section_switched_back_shows_the_cadres_own_wording(
     settings: Settings, api: FakeBotApi, clock: FakeClock, server: FakeOpenAI, db: Database
 ) -> None:
-    server.reply_with(polished)
-    llm = with_llm(settings, server)
-    async with FakeTelegram.running(llm, api, clock) as tg:
-        user = tg.user(CADRE)
-        await drafted(user)
-        await user.presses(POLISH)
-        await tg.rewrite(llm)
+    async with polishing(settings, api, clock, server, polished) as user:
         summary_id = user.last_message_id()
         first = user.labels()[0]
         assert "换回原话" in first
@@ -290,13 +282,7 @@ async def test_a_section_switched_back_shows_the_cadres_own_wording(
 async def test_a_changed_answer_drops_its_sections_polish(
     settings: Settings, api: FakeBotApi, clock: FakeClock, server: FakeOpenAI, db: Database
 ) -> None:
-    server.reply_with(polished)
-    llm = with_llm(settings, server)
-    async with FakeTelegram.running(llm, api, clock) as tg:
-        user = tg.user(CADRE)
-        await drafted(user)
-        await user.presses(POLISH)
-        await tg.rewrite(llm)
+    async with polishing(settings, api, clock, server, polished) as user:
         await user.presses("查看稿子")
         assert (await latest_body(db)).count("一年来，") == 4
         # The first answer (of the first section) is replaced.

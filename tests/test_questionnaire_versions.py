@@ -44,12 +44,21 @@ ANNUAL_V1 = ANNUAL.as_of(1)
 def version_one_prompts(tmp_path: Path) -> Path:
     """prompts/ as deployed before version 2: the questions added since taken out."""
     copy = Path(shutil.copytree(PROMPTS, tmp_path / "prompts-v1"))
+    added: set[str] = set()
     for path in copy.glob("*/*/questions.yaml"):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         data["version"] = 1
         for section in data["sections"]:
+            added |= {q["id"] for q in section["questions"] if q.get("since", 1) > 1}
             section["questions"] = [q for q in section["questions"] if q.get("since", 1) == 1]
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    # The review's rules of that time named only the questions there were.
+    for path in copy.glob("*/*/review.yaml"):
+        rules = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for rule in rules["rules"]:
+            if "questions" in rule:
+                rule["questions"] = [q for q in rule["questions"] if q not in added]
+        path.write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False), "utf-8")
     return copy
 
 
