@@ -62,7 +62,8 @@ from bot.rewrite.model import (  # noqa: E402
     tidy,
 )
 from bot.services.resources import Resources, load_resources  # noqa: E402
-from bot.services.rewriting import SectionSource, rewrite_checked, sources  # noqa: E402
+from bot.services.rewrite_jobs import rewrite_checked  # noqa: E402
+from bot.services.rewriting import SectionSource, sources  # noqa: E402
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, faithful  # noqa: E402
 
 PROMPTS = ROOT / "prompts"
@@ -154,7 +155,7 @@ class Case:
 
 
 def section_request(q: Questionnaire, source: SectionSource) -> SectionRequest:
-    """The request as `rewriting.prepare` builds it."""
+    """The request as `rewrite_jobs.prepare` builds it."""
     return SectionRequest(
         language=q.language,
         report_name=q.name,

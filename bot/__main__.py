@@ -14,7 +14,7 @@ from bot.config import ConfigError, Settings, async_database_url, load_settings
 from bot.interview.questionnaire import QuestionnaireError
 from bot.render.messages import MessagesError
 from bot.review.rules import RuleBookError
-from bot.rewrite.model import RewritePromptsError
+from bot.rewrite.errors import RewritePromptsError
 from bot.store.db import DatabaseUnavailable
 from bot.store.schema import SchemaOutdated
 from bot.telegram.polling import PollingFailed

@@ -33,6 +33,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from bot.config import PROJECT_DIR, Settings
 from bot.interview.questionnaire import LANGUAGES, Language
+from bot.rewrite.errors import RewritePromptsError
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,6 @@ class ModelFailed(Exception):
         self.kind = FailKind(kind)
         self.detail = detail
         super().__init__(f"{self.kind}: {detail}" if detail else str(self.kind))
-
-
-class RewritePromptsError(ValueError):
-    """A rewrite prompt file is missing or malformed; the message names the file."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.rewrite.model import RewritePrompts
-from bot.services import rewriting
+from bot.services import rewrite_jobs, rewriting
 from bot.services.replies import Reply
 from bot.store import rewrites as store
 from bot.store.models import RewriteJob, RewriteState, SectionWording
@@ -167,7 +167,7 @@ class Rewriter:
         assert job.id is not None
         res = self.deps.res
         async with self.deps.db.session() as session:
-            work = await rewriting.prepare(session, res, job)
+            work = await rewrite_jobs.prepare(session, res, job)
         if work is None:  # the interview or its author is gone (/forget_me)
             async with self.deps.db.session() as session:
                 await store.set_state(session, job.id, RewriteState.TOLD, now=self.deps.clock())
@@ -181,9 +181,9 @@ class Rewriter:
         failed_why: str | None = None
         for request, source, digest in work.todo:
             if failed_why is not None:
-                outcome = rewriting.Rewritten(None, (failed_why,))
+                outcome = rewrite_jobs.Rewritten(None, (failed_why,))
             else:
-                outcome = await rewriting.rewrite_checked(
+                outcome = await rewrite_jobs.rewrite_checked(
                     self.client, self.model, request, source, res, prompts=self.prompts
                 )
                 if outcome.endpoint_failed:

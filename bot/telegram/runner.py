@@ -10,13 +10,13 @@ from datetime import timedelta
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
-from bot.rewrite.model import load_rewrite_prompts, make_client
 from bot.store.inbox import forget_failed_updates
 from bot.store.outbox import forget_delivered
 from bot.store.queries import forget_processed_updates
 from bot.store.reminders import forget_settled
 from bot.store.schema import ensure_current
 from bot.telegram.app import (
+    BotApplication,
     build_application,
     claim_database_of,
     deps_of_app,
@@ -24,11 +24,10 @@ from bot.telegram.app import (
     remember_username,
     settle_memory,
 )
-from bot.telegram.deps import deps_of
+from bot.telegram.deps import Deps, deps_of
 from bot.telegram.outbox_sender import OutboxSender
 from bot.telegram.polling import InboxPoller
 from bot.telegram.reminder_dispatcher import ReminderDispatcher
-from bot.telegram.rewriter import Rewriter
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +77,27 @@ async def _finish(task: asyncio.Task[None]) -> None:
         log.exception("%s failed", task.get_name())
 
 
+def _rewrites(
+    app: BotApplication, deps: Deps, settings: Settings, stop: asyncio.Event, owner: asyncio.Event
+) -> asyncio.Task[None]:
+    """The background rewriter, started only where polishing is configured: the model's
+    client and the fact check are not even imported elsewhere (about 20 MB)."""
+    from bot.rewrite.model import load_rewrite_prompts, make_client
+    from bot.telegram.rewriter import Rewriter
+
+    rewriter = Rewriter(
+        app.bot,
+        deps,
+        make_client(settings),
+        model=settings.llm_model,
+        concurrency=settings.llm_concurrency,
+        timeout=settings.llm_timeout,
+        prompts=load_rewrite_prompts(settings.prompts_dir),
+    )
+    deps.wake_rewriter = rewriter.wake
+    return asyncio.create_task(rewriter.run(stop, owner), name="rewrites")
+
+
 async def run_polling(settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM. Raises InvalidToken if Telegram rejects the token
     while serving, PollingFailed if polling could not go on."""
@@ -116,19 +136,7 @@ async def run_polling(settings: Settings) -> None:
                     asyncio.create_task(dispatcher.run(stop, poller.owner), name="reminders"),
                 ]
                 if settings.llm_base_url is not None:
-                    rewriter = Rewriter(
-                        app.bot,
-                        deps,
-                        make_client(settings),
-                        model=settings.llm_model,
-                        concurrency=settings.llm_concurrency,
-                        timeout=settings.llm_timeout,
-                        prompts=load_rewrite_prompts(settings.prompts_dir),
-                    )
-                    deps.wake_rewriter = rewriter.wake
-                    background.append(
-                        asyncio.create_task(rewriter.run(stop, poller.owner), name="rewrites")
-                    )
+                    background.append(_rewrites(app, deps, settings, stop, poller.owner))
                 try:
                     await poller.run(stop)
                 finally:
