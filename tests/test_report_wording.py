@@ -153,16 +153,7 @@ def test_every_section_has_a_lead_and_subheadings_are_not_form_labels(
 ) -> None:
     questionnaire = CATALOGUE.get(report, language)  # type: ignore[arg-type]
     answers = {q.id: (f"Answer to {q.id}.",) for q in questionnaire.questions}
-    document = render_report(
-        ENV,
-        questionnaire,
-        answers=answers,
-        skipped=set(),
-        author=ZH if language == "zh" else EN,
-        period="2026",
-        today=date(2026, 11, 25),
-    )
-    blocks = document.blocks
+    blocks = _document(questionnaire, answers, language).blocks
     labels = {q.label for q in questionnaire.questions}
     headings = [b for b in blocks if b.kind is BlockKind.HEADING2]  # <h3>
     assert headings and not [h.text for h in headings if h.text.split(" ", 1)[-1] in labels]
@@ -353,7 +344,14 @@ def _rendered(
     report: str, language: str
 ) -> tuple[Questionnaire, dict[str, tuple[str, ...]], ReportDocument]:
     questionnaire, answers = _full(report, language)
-    document = render_report(
+    return questionnaire, answers, _document(questionnaire, answers, language)
+
+
+def _document(
+    questionnaire: Questionnaire, answers: dict[str, tuple[str, ...]], language: str
+) -> ReportDocument:
+    """The report of these answers, signed by the language's fixture author."""
+    return render_report(
         ENV,
         questionnaire,
         answers=answers,
@@ -362,7 +360,6 @@ def _rendered(
         period="2026",
         today=date(2026, 11, 25),
     )
-    return questionnaire, answers, document
 
 
 FULL_CASES = [(r, lang) for r in ("annual", "integrity") for lang in ("zh", "en")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -143,25 +143,15 @@ class FakeTelegram:
         """Run the outbox sender until nothing is due (no pacing between passes: the test
         is the clock). Returns how many outbox rows were settled."""
         sender = OutboxSender(self.app.bot, self.deps, per_chat_seconds=0.0)
-        settled = 0
-        for _ in range(passes):
-            done = await sender.send_due()
-            if not done:
-                return settled
-            settled += done
-        raise AssertionError(f"the outbox was still sending after {passes} passes")
+        return await _until_idle(sender.send_due, passes, "the outbox was still sending")
 
     async def remind(self, *, passes: int = 200) -> int:
         """Run the reminder dispatcher at the fake clock's now until it claims nothing.
         Returns how many reminder rows it claimed."""
         dispatcher = ReminderDispatcher(self.app.bot, self.deps, rate=1000.0)
-        claimed = 0
-        for _ in range(passes):
-            done = await dispatcher.dispatch_once()
-            if not done:
-                return claimed
-            claimed += done
-        raise AssertionError(f"the dispatcher was still claiming after {passes} passes")
+        return await _until_idle(
+            dispatcher.dispatch_once, passes, "the dispatcher was still claiming"
+        )
 
     async def rewrite(self, settings: Settings, *, passes: int = 20) -> int:
         """Run the rewriter against `settings`' endpoint until it claims nothing.
@@ -174,13 +164,18 @@ class FakeTelegram:
             concurrency=settings.llm_concurrency,
             timeout=settings.llm_timeout,
         )
-        worked = 0
-        for _ in range(passes):
-            done = await rewriter.work_once()
-            if not done:
-                return worked
-            worked += done
-        raise AssertionError(f"the rewriter was still claiming after {passes} passes")
+        return await _until_idle(rewriter.work_once, passes, "the rewriter was still claiming")
+
+
+async def _until_idle(step: Callable[[], Awaitable[int]], passes: int, busy: str) -> int:
+    """Run a background worker's pass until one finds nothing; how much was done in all."""
+    total = 0
+    for _ in range(passes):
+        done = await step()
+        if not done:
+            return total
+        total += done
+    raise AssertionError(f"{busy} after {passes} passes")
 
 
 class FakeUser:
