@@ -9,6 +9,7 @@ interview goes on being editable, and a later Submit sends a new version.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
@@ -87,8 +88,8 @@ async def begin(
     ]
     if not teams:
         return [Reply(_t(res, cadre, "submit_no_team"))]
-    document = await _report(session, res, cadre, loaded, now)
-    if (incomplete := _incomplete(res, cadre, loaded, document)) is not None:
+    report = await _report(session, res, cadre, loaded, now)
+    if (incomplete := _incomplete(res, cadre, loaded, report.document)) is not None:
         return [incomplete]
     if len(teams) > 1:
         rows = tuple(
@@ -106,9 +107,7 @@ async def begin(
             for team in teams
         )
         return [Reply(_t(res, cadre, "submit_pick_team"), rows)]
-    return await _review_or_submit(
-        session, res, cadre, loaded, teams[0], document, now, anyway=False
-    )
+    return await _review_or_submit(session, res, cadre, loaded, teams[0], report, now, anyway=False)
 
 
 async def to_team(
@@ -138,31 +137,37 @@ async def to_team(
         or team is None
     ):
         return [refused(res, cadre.language)]
-    document = await _report(session, res, cadre, loaded, now)
-    if (incomplete := _incomplete(res, cadre, loaded, document)) is not None:
+    report = await _report(session, res, cadre, loaded, now)
+    if (incomplete := _incomplete(res, cadre, loaded, report.document)) is not None:
         return [incomplete]
-    return await _review_or_submit(session, res, cadre, loaded, team, document, now, anyway=anyway)
+    return await _review_or_submit(session, res, cadre, loaded, team, report, now, anyway=anyway)
 
 
-async def _polished(session: AsyncSession, cadre: Cadre, loaded: Loaded) -> dict[str, str]:
-    return await rewriting.polished_for(
-        session, cadre, loaded.interview, loaded.questionnaire, loaded.state
-    )
+@dataclass(frozen=True)
+class _Report:
+    """The report as it would go, and which wording each of its sections is in."""
+
+    document: ReportDocument
+    wording: dict[str, str]
 
 
 async def _report(
     session: AsyncSession, res: Resources, cadre: Cadre, loaded: Loaded, now: datetime
-) -> ReportDocument:
+) -> _Report:
     """The report as it would go: each section in the wording the cadre chose."""
-    return drafts.build_report(
+    polished = await rewriting.polished_for(
+        session, cadre, loaded.interview, loaded.questionnaire, loaded.state
+    )
+    document = drafts.build_report(
         res,
         loaded.questionnaire,
         cadre=cadre,
         interview=loaded.interview,
         state=loaded.state,
         now=now,
-        polished=await _polished(session, cadre, loaded),
+        polished=polished,
     )
+    return _Report(document, rewriting.wording_of(loaded.questionnaire, loaded.state, polished))
 
 
 def _incomplete(
@@ -193,7 +198,7 @@ async def _review_or_submit(
     cadre: Cadre,
     loaded: Loaded,
     team: Team,
-    document: ReportDocument,
+    report: _Report,
     now: datetime,
     *,
     anyway: bool,
@@ -203,11 +208,11 @@ async def _review_or_submit(
         loaded.questionnaire,
         answers=loaded.state.answers,
         skipped=loaded.state.skipped,
-        document=document,
+        document=report.document,
     )
     if findings and not anyway:
         return [_findings(res, cadre, loaded, team, findings)]
-    return await _freeze(session, res, cadre, loaded, team, document, findings, now)
+    return await _freeze(session, res, cadre, loaded, team, report, findings, now)
 
 
 def _findings(
@@ -262,11 +267,12 @@ async def _freeze(
     cadre: Cadre,
     loaded: Loaded,
     team: Team,
-    document: ReportDocument,
+    report: _Report,
     findings: Sequence[Finding],
     now: datetime,
 ) -> list[Reply]:
     """Store the version as sent, and tell every supervisor of the team (outbox)."""
+    document = report.document
     interview = loaded.interview
     q = loaded.questionnaire
     body = drafts.body_of(document)
@@ -345,7 +351,7 @@ async def _freeze(
         warnings=[
             {"rule": f.rule_id, "question": f.question_id, "message": f.message} for f in findings
         ],
-        wording=rewriting.wording_of(q, loaded.state, await _polished(session, cadre, loaded)),
+        wording=report.wording,
         submitted_at=now,
     )
     session.add(version)
