@@ -12,12 +12,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.config import Settings
 from bot.rewrite.model import make_client
 from bot.store.db import Database
 from bot.store.models import (
+    Cadre,
     Draft,
     Interview,
     RewriteJob,
@@ -373,3 +375,29 @@ async def test_a_restart_resumes_the_sections_left(
         wordings = await stored(db, SectionWording)
         assert sorted(w.section_id for w in wordings) == sorted(jobs[0].sections)
         assert "润色完成" in tg.user(CADRE).last_text
+
+
+async def test_a_cadre_who_blocked_the_bot_is_marked_and_the_job_still_ends(
+    settings: Settings, api: FakeBotApi, clock: FakeClock, server: FakeOpenAI, db: Database
+) -> None:
+    server.reply_with(polished)
+    llm = with_llm(settings, server)
+    async with FakeTelegram.running(llm, api, clock) as tg:
+        user = tg.user(CADRE)
+        await drafted(user)
+        await user.presses(POLISH)
+        # The progress message was not noted, and the cadre blocked the bot since: the
+        # rewriter's own progress line is refused with 403.
+        async with db.session() as session:
+            await session.exec(update(RewriteJob).values(message_id=None))
+            await session.commit()
+        clock.advance(minutes=1)
+        api.block(CADRE)
+        await tg.rewrite(llm)
+        job = (await stored(db, RewriteJob))[0]
+        assert job.state == RewriteState.TOLD
+        # Each section asked once, none again after a lease ran out.
+        assert len(server.requests) == len(job.sections)
+        assert len(await stored(db, SectionWording)) == len(job.sections)
+        cadre = (await stored(db, Cadre))[0]
+        assert cadre.blocked_at is not None

@@ -122,13 +122,16 @@ class Rewriter:
                 await task
         self._working.clear()
 
+    async def _claimed(self, limit: int) -> list[RewriteJob]:
+        """Up to `limit` jobs leased to this rewriter."""
+        async with self.deps.db.session() as session:
+            return await store.claim(session, now=self.deps.clock(), lease=self.lease, limit=limit)
+
     async def _claim(self) -> None:
         free = self.concurrency - len(self._working)
         if free <= 0:
             return
-        async with self.deps.db.session() as session:
-            jobs = await store.claim(session, now=self.deps.clock(), lease=self.lease, limit=free)
-        for job in jobs:
+        for job in await self._claimed(free):
             task = asyncio.create_task(self._guarded(job), name=f"rewrite-{job.id}")
             self._working.add(task)
             task.add_done_callback(self._working.discard)
@@ -136,10 +139,7 @@ class Rewriter:
     async def work_once(self) -> int:
         """Claim what may be worked now and work it to the end (tests, benchmarks).
         Returns how many jobs were claimed."""
-        async with self.deps.db.session() as session:
-            jobs = await store.claim(
-                session, now=self.deps.clock(), lease=self.lease, limit=self.concurrency
-            )
+        jobs = await self._claimed(self.concurrency)
         await asyncio.gather(*(self._guarded(job) for job in jobs))
         return len(jobs)
 
@@ -219,8 +219,7 @@ class Rewriter:
             try:
                 await self._show(job, reply)
             except Forbidden:
-                async with self.deps.db.session() as session:
-                    await mark_blocked(session=session, chat_id=job.chat_id, now=self.deps.clock())
+                await self._blocked(job)
             # Any other failure propagates: the job stays done and is told when its
             # lease runs out.
         async with self.deps.db.session() as session:
@@ -240,9 +239,16 @@ class Rewriter:
         try:
             await self._show(job, Reply(text), final=False)
         except Forbidden:
-            raise
+            # Marked, and the sections go on: were the job to fail here, its lease would
+            # bring it back to call the model again for nothing. The summary tries once.
+            await self._blocked(job)
         except TelegramError:
             log.warning("progress of rewrite job %s not shown", job.id, exc_info=True)
+
+    async def _blocked(self, job: RewriteJob) -> None:
+        """The cadre blocked the bot: mark the chat, as every sender does."""
+        async with self.deps.db.session() as session:
+            await mark_blocked(session=session, chat_id=job.chat_id, now=self.deps.clock())
 
     async def _learn_message(self, job: RewriteJob, *, wait: bool) -> None:
         """The message the handler answered with, once it has noted it. Within its grace a
